@@ -1,0 +1,437 @@
+package rtsp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipcamd/ipcamd/rtsp/headers"
+	"github.com/ipcamd/ipcamd/rtsp/message"
+)
+
+// publicMethods is the Public header: every method the server handles.
+const publicMethods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+
+// readyTimeout bounds how long DESCRIBE and PLAY wait for a stream that has
+// not produced its first IDR yet.
+const readyTimeout = 5 * time.Second
+
+// conn is one RTSP control connection. It reads requests (and interleaved
+// RTCP) in its own goroutine; responses and interleaved media share the
+// write side under wmu.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	br  *bufio.Reader
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	// Sessions whose packets travel on this connection, by RTP channel.
+	smu      sync.Mutex
+	channels map[uint8]*session
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 4096), channels: make(map[uint8]*session)}
+}
+
+// serve reads and answers requests until the client hangs up, sends
+// something unparseable, or ctx ends.
+func (c *conn) serve(ctx context.Context) {
+	defer c.srv.forgetConn(c)
+	defer c.nc.Close()
+	defer c.closeSessions()
+	log := c.srv.log.With("client", c.nc.RemoteAddr().String())
+	log.Debug("rtsp: connection opened")
+	var ibuf []byte
+	for {
+		inter, err := message.IsInterleaved(c.br)
+		if err != nil {
+			if !isClosed(err) {
+				log.Debug("rtsp: read", "err", err)
+			}
+			return
+		}
+		if inter {
+			var ch uint8
+			var payload []byte
+			ch, payload, err = message.ReadInterleaved(c.br, ibuf)
+			if err != nil {
+				log.Debug("rtsp: read interleaved data", "err", err)
+				return
+			}
+			ibuf = payload[:0]
+			c.handleInterleaved(ch, payload)
+			continue
+		}
+		req, err := message.ReadRequest(c.br)
+		if err != nil {
+			var pe *message.ProtocolError
+			if errors.As(err, &pe) {
+				log.Info("rtsp: malformed request", "err", err)
+				res := &message.Response{StatusCode: 400, Header: message.Header{}}
+				if pe.CSeq != "" {
+					res.Header.Set("CSeq", pe.CSeq)
+				}
+				c.writeResponse(res)
+			} else if !isClosed(err) {
+				log.Debug("rtsp: read request", "err", err)
+			}
+			return
+		}
+		res, after := c.handle(ctx, req)
+		log.Debug("rtsp: request", "method", req.Method, "url", req.URL, "status", res.StatusCode)
+		if err := c.writeResponse(res); err != nil {
+			return
+		}
+		if after != nil {
+			after()
+		}
+	}
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// closeSessions ends the sessions that depend on this connection.
+func (c *conn) closeSessions() {
+	c.smu.Lock()
+	var ss []*session
+	for _, s := range c.channels {
+		ss = append(ss, s)
+	}
+	c.smu.Unlock()
+	for _, s := range ss {
+		s.close("connection closed")
+	}
+}
+
+// handleInterleaved takes RTCP that a TCP client sends on an odd channel.
+func (c *conn) handleInterleaved(ch uint8, payload []byte) {
+	c.smu.Lock()
+	ss := c.channels[ch&^1]
+	c.smu.Unlock()
+	if ss == nil {
+		return
+	}
+	ss.touch()
+	if ch&1 == 1 {
+		ss.handleRTCP(payload)
+	}
+}
+
+func (c *conn) writeResponse(res *message.Response) error {
+	res.Header.Set("Server", c.srv.opts.ServerName)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = res.AppendTo(c.wbuf[:0])
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+	_, err := c.nc.Write(c.wbuf)
+	return err
+}
+
+// writeBuffers writes interleaved media with one vectored write.
+func (c *conn) writeBuffers(v *net.Buffers, timeout time.Duration) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := v.WriteTo(c.nc)
+	return err
+}
+
+// writeInterleaved writes one interleaved packet, such as RTCP.
+func (c *conn) writeInterleaved(ch uint8, b []byte, timeout time.Duration) error {
+	frame, err := message.AppendInterleaved(nil, ch, b)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err = c.nc.Write(frame)
+	return err
+}
+
+// handle answers one request. The returned function, if any, runs after
+// the response is written.
+func (c *conn) handle(ctx context.Context, req *message.Request) (*message.Response, func()) {
+	res := &message.Response{StatusCode: 200, Header: message.Header{}}
+	if cseq := req.Header.Get("CSeq"); cseq != "" {
+		res.Header.Set("CSeq", cseq)
+	}
+	if req.Proto != message.Proto10 {
+		return status(res, 505), nil
+	}
+	var after func()
+	switch req.Method {
+	case "OPTIONS":
+		res.Header.Set("Public", publicMethods)
+	case "DESCRIBE":
+		c.describe(ctx, req, res)
+	case "SETUP":
+		c.setup(req, res)
+	case "PLAY":
+		after = c.play(ctx, req, res)
+	case "PAUSE":
+		if ss := c.sessionFor(req, res); ss != nil {
+			ss.pause()
+		}
+	case "TEARDOWN":
+		if ss := c.sessionFor(req, res); ss != nil {
+			c.smu.Lock()
+			if c.channels[ss.channel] == ss {
+				delete(c.channels, ss.channel)
+			}
+			c.smu.Unlock()
+			ss.close(reasonTeardown)
+			res.Header.Del("Session")
+		}
+	case "GET_PARAMETER", "SET_PARAMETER":
+		// Both serve as keepalives. No parameters are defined, so a body
+		// naming any is answered 451.
+		if req.Header.Get("Session") != "" && c.sessionFor(req, res) == nil {
+			break
+		}
+		if len(strings.TrimSpace(string(req.Body))) > 0 {
+			status(res, 451)
+		}
+	default:
+		status(res, 501)
+		res.Header.Set("Public", publicMethods)
+	}
+	return res, after
+}
+
+func status(res *message.Response, code int) *message.Response {
+	res.StatusCode = code
+	return res
+}
+
+// requestPath returns the path of a request URL.
+func requestPath(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return nil, fmt.Errorf("not an rtsp URL: %q", raw)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+func (c *conn) describe(ctx context.Context, req *message.Request, res *message.Response) {
+	u, err := requestPath(req.URL)
+	if err != nil {
+		status(res, 400)
+		return
+	}
+	st, _ := c.srv.stream(u.Path)
+	if st == nil {
+		status(res, 404)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := st.waitReady(ctx); err != nil {
+		status(res, 503)
+		res.Reason = "Stream Not Ready"
+		return
+	}
+	base := *u
+	base.RawQuery, base.Fragment, base.User = "", "", nil
+	base.Path = st.Path() + "/"
+	local := netip.Addr{}
+	if ap, err := netip.ParseAddrPort(c.nc.LocalAddr().String()); err == nil {
+		local = ap.Addr().Unmap()
+	}
+	sdp, err := st.sdp(local)
+	if err != nil {
+		status(res, 500)
+		return
+	}
+	res.Header.Set("Content-Base", base.String())
+	res.Header.Set("Content-Type", "application/sdp")
+	res.Body = sdp
+}
+
+// sessionFor returns the session a request names, or sets an error status.
+func (c *conn) sessionFor(req *message.Request, res *message.Response) *session {
+	v := req.Header.Get("Session")
+	if v == "" {
+		status(res, 454)
+		return nil
+	}
+	var h headers.Session
+	if err := h.Unmarshal(v); err != nil {
+		status(res, 400)
+		return nil
+	}
+	ss := c.srv.session(h.ID)
+	if ss == nil {
+		status(res, 454)
+		return nil
+	}
+	ss.touch()
+	c.setSessionHeader(res, ss)
+	return ss
+}
+
+func (c *conn) setSessionHeader(res *message.Response, ss *session) {
+	t := uint(c.srv.opts.SessionTimeout / time.Second)
+	res.Header.Set("Session", (&headers.Session{ID: ss.id, Timeout: &t}).Marshal())
+}
+
+func (c *conn) setup(req *message.Request, res *message.Response) {
+	u, err := requestPath(req.URL)
+	if err != nil {
+		status(res, 400)
+		return
+	}
+	st, _ := c.srv.stream(u.Path)
+	if st == nil {
+		status(res, 404)
+		return
+	}
+	ts, err := headers.ParseTransports(req.Header.Get("Transport"))
+	if err != nil {
+		status(res, 400)
+		res.Reason = "Bad Transport Header"
+		return
+	}
+	var tr *headers.Transport
+	for i := range ts {
+		t := &ts[i]
+		if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
+			continue
+		}
+		if t.Mode != "" && t.Mode != "PLAY" {
+			continue
+		}
+		if t.Protocol == headers.ProtocolTCP || t.ClientPorts != nil {
+			tr = t
+			break
+		}
+	}
+	if tr == nil {
+		status(res, 461)
+		return
+	}
+
+	var ss *session
+	if req.Header.Get("Session") != "" {
+		// A second SETUP on an existing session: we serve one track, so
+		// only a repeat of the same track is acceptable.
+		if ss = c.sessionFor(req, res); ss == nil {
+			return
+		}
+		if ss.stream != st {
+			status(res, 459)
+			return
+		}
+		c.setSessionHeader(res, ss)
+		res.Header.Set("Transport", ss.transportHeader())
+		return
+	}
+	ss, err = c.srv.newSession(c)
+	if err != nil {
+		status(res, 503)
+		return
+	}
+	ss.stream = st
+	ss.trackURL = trackURL(u, st)
+	remote, _ := netip.ParseAddrPort(c.nc.RemoteAddr().String())
+	if tr.Protocol == headers.ProtocolTCP {
+		ch := uint8(0)
+		if tr.Interleaved != nil {
+			ch = uint8(tr.Interleaved[0])
+		}
+		c.smu.Lock()
+		if c.channels[ch&^1] != nil {
+			c.smu.Unlock()
+			ss.close("interleaved channel in use")
+			status(res, 461)
+			return
+		}
+		c.channels[ch&^1] = ss
+		c.smu.Unlock()
+		ss.transport, ss.conn, ss.channel = transportTCP, c, ch&^1
+	} else {
+		ip := remote.Addr().Unmap()
+		if tr.Destination != nil && *tr.Destination != ip {
+			// Sending media to a third party would make us a reflector.
+			ss.close("destination refused")
+			status(res, 403)
+			return
+		}
+		ss.transport = transportUDP
+		ss.clientRTP = netip.AddrPortFrom(ip, uint16(tr.ClientPorts[0]))
+		ss.clientRTCP = netip.AddrPortFrom(ip, uint16(tr.ClientPorts[1]))
+		c.srv.registerUDP(ss)
+	}
+	c.setSessionHeader(res, ss)
+	res.Header.Set("Transport", ss.transportHeader())
+	c.srv.log.Debug("rtsp: session set up", "session", ss.id, "transport", ss.transport.String(), "client", remote.String())
+}
+
+// trackURL is the URL of the stream's track as the client addresses it.
+func trackURL(u *url.URL, st *Stream) string {
+	t := *u
+	t.RawQuery, t.Fragment, t.User = "", "", nil
+	t.Path = st.Path() + "/" + trackControl
+	return t.String()
+}
+
+// transportHeader is the Transport header of the SETUP reply.
+func (ss *session) transportHeader() string {
+	ssrc := ss.stream.SSRC()
+	t := headers.Transport{SSRC: &ssrc}
+	uni := headers.DeliveryUnicast
+	t.Delivery = &uni
+	if ss.transport == transportTCP {
+		t.Protocol = headers.ProtocolTCP
+		t.Interleaved = &[2]int{int(ss.channel), int(ss.channel) + 1}
+	} else {
+		t.Protocol = headers.ProtocolUDP
+		t.ClientPorts = &[2]int{int(ss.clientRTP.Port()), int(ss.clientRTCP.Port())}
+		rtp, rtcp := ss.srv.UDPPorts()
+		t.ServerPorts = &[2]int{rtp, rtcp}
+	}
+	return t.Marshal()
+}
+
+func (c *conn) play(ctx context.Context, req *message.Request, res *message.Response) func() {
+	ss := c.sessionFor(req, res)
+	if ss == nil {
+		return nil
+	}
+	if ss.transport == transportTCP && ss.conn != c {
+		status(res, 455)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	seq, ts, start, err := ss.play(ctx)
+	if err != nil {
+		status(res, 503)
+		res.Reason = "Stream Not Ready"
+		return nil
+	}
+	info := headers.RTPInfo{{URL: ss.trackURL, SeqNum: &seq, Timestamp: &ts}}
+	res.Header.Set("RTP-Info", info.Marshal())
+	zero := time.Duration(0)
+	res.Header.Set("Range", (&headers.Range{Start: &zero}).Marshal())
+	return start
+}

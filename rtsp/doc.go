@@ -1,0 +1,39 @@
+// Package rtsp is ipcamd's RTSP 1.0 server (RFC 2326, with the RFC 7826
+// behaviour clients rely on) for live H.264 over RTP (RFC 6184).
+//
+// # Data path
+//
+// A [Stream] reads access units from a ring.Ring with one reader, puts the
+// SPS and PPS in front of every IDR that lacks them, and packetizes each
+// access unit once (single NAL units, STAP-A, FU-A). The packets of one
+// access unit form a reference-counted frame that every playing client
+// shares: nothing is copied per client. A TCP client gets its frames in one
+// vectored write (net.Buffers) with the 4-byte interleaved headers beside
+// the packets; a UDP client gets one datagram per packet from the server's
+// RTP port.
+//
+// # Joining and slow clients
+//
+// The stream keeps the frames of the current GOP, from its IDR on (bounded
+// by StreamOptions.MaxGOPBytes). A client that starts playing gets that GOP
+// first, so its decoder shows a picture at once instead of waiting up to a
+// GOP for the next IDR; RTP-Info names the first packet of that IDR. The
+// client starts up to one GOP behind live, which players absorb in their
+// jitter buffer.
+//
+// Every client has its own bounded backlog (Options.ClientBacklog) and its
+// own sender goroutine. The stream never waits for a client: when a
+// backlog is full, that client drops whole frames until the next IDR, so
+// its decoder never gets a partial frame, and the drop is counted. A client
+// whose oldest unsent frame is older than Options.EvictAfter, or whose TCP
+// write stalls for Options.WriteTimeout, is closed.
+//
+// # Sessions
+//
+// SETUP answers with Session: ID;timeout=N. A UDP session is kept alive by
+// any RTSP request naming it and by any RTCP packet from the client; it is
+// closed after the timeout without either. A TCP session lives as long as
+// its connection. Sender reports go out every five seconds with the NTP
+// time and RTP timestamp of the last frame sent, both from the capture
+// clock, and an RTCP BYE ends every session.
+package rtsp

@@ -1,0 +1,148 @@
+package rtsp
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ipcamd/ipcamd/h264"
+
+	"github.com/ipcamd/ipcamd/ring"
+)
+
+// fanout is the whole per-packet path driven synchronously: the source
+// writes the ring, the stream reads and packetizes once, and every client's
+// backlog is drained into its real socket.
+type fanout struct {
+	ring    *ring.Ring
+	rd      *ring.Reader
+	stream  *Stream
+	subs    []*subscriber
+	sinks   []sink
+	batch   []*frame
+	nalus   [][]byte
+	i       int
+	packets int
+	gop     []*h264.AccessUnit
+}
+
+func newFanout(tb testing.TB, tcpClients, udpClients int) *fanout {
+	tb.Helper()
+	rb := ring.New(4<<20, 1024)
+	f := &fanout{
+		ring:   rb,
+		stream: NewStream("/main", rb, StreamOptions{Logger: slog.New(slog.DiscardHandler)}),
+		batch:  make([]*frame, 0, 64),
+	}
+	for i := range 25 {
+		f.gop = append(f.gop, testAU(i, 25))
+	}
+	f.rd = rb.NewReader()
+	tb.Cleanup(f.rd.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	for range tcpClients {
+		cli, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		srvSide, err := ln.Accept()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		go io.Copy(io.Discard, cli)
+		tb.Cleanup(func() { cli.Close(); srvSide.Close() })
+		f.sinks = append(f.sinks, &tcpSink{c: &conn{nc: srvSide}, timeout: 10e9})
+	}
+	if udpClients > 0 {
+		out, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { out.Close() })
+		for range udpClients {
+			in, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			in.SetReadBuffer(4 << 20)
+			go io.Copy(io.Discard, in)
+			tb.Cleanup(func() { in.Close() })
+			f.sinks = append(f.sinks, &udpSink{c: out, to: in.LocalAddr().(*net.UDPAddr).AddrPort()})
+		}
+	}
+	for range f.sinks {
+		sub := newSubscriber(1024, 4<<20)
+		f.subs = append(f.subs, sub)
+		f.stream.subscribe(sub)
+	}
+	return f
+}
+
+// step moves one access unit from the source through to every client.
+func (f *fanout) step(tb testing.TB) {
+	au := f.gop[f.i%len(f.gop)]
+	au.PTS = time.Duration(f.i) * 40 * time.Millisecond
+	if err := f.ring.WriteAccessUnit(au); err != nil {
+		tb.Fatal(err)
+	}
+	f.i++
+	au, err := f.rd.Read(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.nalus = f.stream.withParameterSets(f.nalus[:0], au)
+	f.stream.publish(au, f.nalus)
+	for k, sub := range f.subs {
+		f.batch = sub.take(f.batch[:0])
+		for _, fr := range f.batch {
+			f.packets += fr.packets()
+		}
+		if err := f.sinks[k].writeFrames(f.batch); err != nil {
+			tb.Fatal(err)
+		}
+		releaseAll(f.batch)
+	}
+}
+
+// TestFanoutAllocatesNothing checks that, once warm, moving access units
+// from the ring to TCP and UDP clients allocates nothing at all.
+func TestFanoutAllocatesNothing(t *testing.T) {
+	f := newFanout(t, 3, 3)
+	for range 100 {
+		f.step(t)
+	}
+	f.packets = 0
+	allocs := testing.AllocsPerRun(200, func() { f.step(t) })
+	if allocs != 0 {
+		t.Fatalf("%.2f allocations per access unit (%d packets each), want 0", allocs, f.packets/201)
+	}
+}
+
+// BenchmarkFanout reports the cost per delivered packet of the path from
+// the ring to the sockets, for 10 TCP clients.
+func BenchmarkFanoutTCP10(b *testing.B) { benchFanout(b, 10, 0) }
+
+// BenchmarkFanoutUDP10 is BenchmarkFanoutTCP10 for 10 UDP clients.
+func BenchmarkFanoutUDP10(b *testing.B) { benchFanout(b, 0, 10) }
+
+func benchFanout(b *testing.B, tcp, udp int) {
+	f := newFanout(b, tcp, udp)
+	for range 50 {
+		f.step(b)
+	}
+	f.packets = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f.step(b)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(f.packets), "ns/packet")
+	b.ReportMetric(float64(f.packets)/float64(b.N), "packets/op")
+}

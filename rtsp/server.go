@@ -1,0 +1,376 @@
+package rtsp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a [Server]. The zero value gives the defaults.
+type Options struct {
+	// SessionTimeout is advertised in the Session header. A UDP session
+	// with neither an RTSP request nor an RTCP packet for this long is
+	// closed. A TCP session lives as long as its connection. Default 60 s.
+	SessionTimeout time.Duration
+	// RTPPort is the server's UDP port for RTP; RTCP uses the next port.
+	// It must be even. 0 picks a free pair.
+	RTPPort int
+	// WriteTimeout bounds one write to a TCP client; a client that
+	// accepts nothing for this long is closed. Default 10 s.
+	WriteTimeout time.Duration
+	// EvictAfter closes a client whose next frame to send was captured
+	// longer ago than this. Default 10 s.
+	EvictAfter time.Duration
+	// ClientBacklog bounds the bytes of packets queued for one client.
+	// When it is full the client skips to the next IDR. Default 4 MiB.
+	ClientBacklog int
+	// SenderReportInterval is the period of RTCP sender reports.
+	// Default 5 s.
+	SenderReportInterval time.Duration
+	// MaxSessions bounds the number of sessions. Default 200.
+	MaxSessions int
+	// ServerName is sent in the Server header.
+	ServerName string
+	// Logger receives the server's log; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.SessionTimeout, 60*time.Second)
+	def(&o.WriteTimeout, 10*time.Second)
+	def(&o.EvictAfter, 10*time.Second)
+	def(&o.SenderReportInterval, 5*time.Second)
+	if o.ClientBacklog <= 0 {
+		o.ClientBacklog = 4 << 20
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 200
+	}
+	if o.ServerName == "" {
+		o.ServerName = "ipcamd"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Server is an RTSP 1.0 server (RFC 2326) for live H.264 streams. It serves
+// each [Stream] on its path over UDP unicast and TCP-interleaved transport.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	streams map[string]*Stream
+
+	rtp, rtcp *net.UDPConn
+
+	mu       sync.Mutex
+	closed   bool
+	sessions map[string]*session
+	byAddr   map[netip.AddrPort]*session // UDP clients by RTP and RTCP address
+	conns    map[*conn]struct{}
+	wg       sync.WaitGroup
+
+	evicted, expired atomic.Uint64
+}
+
+// NewServer returns a server for the given streams.
+func NewServer(opts Options, streams ...*Stream) *Server {
+	opts.setDefaults()
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		streams:  make(map[string]*Stream),
+		sessions: make(map[string]*session),
+		byAddr:   make(map[netip.AddrPort]*session),
+		conns:    make(map[*conn]struct{}),
+	}
+	for _, st := range streams {
+		s.streams[st.Path()] = st
+	}
+	return s
+}
+
+// Serve accepts RTSP connections on ln until ctx ends, then tears every
+// session down (sending RTCP BYE), closes every connection and socket, and
+// returns. It also listens for RTP and RTCP on UDP, on the host of ln's
+// address.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	host := ""
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsUnspecified() {
+		host = ap.Addr().String()
+	}
+	if err := s.listenUDP(host); err != nil {
+		ln.Close()
+		return err
+	}
+	s.log.Debug("rtsp: UDP ready", "rtp", s.rtp.LocalAddr(), "rtcp", s.rtcp.LocalAddr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.readUDP(s.rtp) }()
+	go func() { defer s.wg.Done(); s.readUDP(s.rtcp) }()
+	go func() { defer s.wg.Done(); s.reap(ctx) }()
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+
+	var err error
+	for {
+		var nc net.Conn
+		nc, err = ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				err = nil
+			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			break
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			break
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve(ctx)
+		}()
+	}
+	cancel()
+	s.shutdown()
+	s.wg.Wait()
+	return err
+}
+
+// shutdown closes every session and connection and the UDP sockets.
+func (s *Server) shutdown() {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, ss := range sessions {
+		wg.Go(func() { ss.close("server shutting down") })
+	}
+	wg.Wait()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.rtp.Close()
+	s.rtcp.Close()
+}
+
+// listenUDP binds an even RTP port and the odd RTCP port above it.
+func (s *Server) listenUDP(host string) error {
+	if s.opts.RTPPort != 0 {
+		if s.opts.RTPPort%2 != 0 {
+			return fmt.Errorf("rtsp: RTP port %d is odd; it must be even", s.opts.RTPPort)
+		}
+		return s.bindPair(host, s.opts.RTPPort)
+	}
+	var err error
+	for range 100 {
+		var c *net.UDPConn
+		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addrPort(host, 0)))
+		if err != nil {
+			return fmt.Errorf("rtsp: listen UDP: %w", err)
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if p%2 != 0 || p > 65534 {
+			continue
+		}
+		if err = s.bindPair(host, p); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("rtsp: no free UDP port pair for RTP and RTCP: %w", err)
+}
+
+func (s *Server) bindPair(host string, port int) error {
+	rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addrPort(host, port)))
+	if err != nil {
+		return fmt.Errorf("rtsp: listen UDP for RTP: %w", err)
+	}
+	rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addrPort(host, port+1)))
+	if err != nil {
+		rtp.Close()
+		return fmt.Errorf("rtsp: listen UDP for RTCP: %w", err)
+	}
+	s.rtp, s.rtcp = rtp, rtcp
+	return nil
+}
+
+func addrPort(host string, port int) netip.AddrPort {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		a = netip.IPv6Unspecified()
+	}
+	return netip.AddrPortFrom(a, uint16(port))
+}
+
+// UDPPorts returns the server's RTP and RTCP ports, once Serve has bound
+// them.
+func (s *Server) UDPPorts() (rtp, rtcp int) {
+	return s.rtp.LocalAddr().(*net.UDPAddr).Port, s.rtcp.LocalAddr().(*net.UDPAddr).Port
+}
+
+// readUDP reads packets from clients: RTCP receiver reports on the RTCP
+// port, and anything (such as NAT keepalives) on the RTP port. Every packet
+// from a known client keeps its session alive.
+func (s *Server) readUDP(c *net.UDPConn) {
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		s.mu.Lock()
+		ss := s.byAddr[from]
+		s.mu.Unlock()
+		if ss == nil {
+			continue
+		}
+		ss.touch()
+		if c == s.rtcp {
+			ss.handleRTCP(buf[:n])
+		}
+	}
+}
+
+// reap closes UDP sessions that outlived their timeout.
+func (s *Server) reap(ctx context.Context) {
+	t := time.NewTicker(time.Second / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var expired []*session
+		s.mu.Lock()
+		for _, ss := range s.sessions {
+			if ss.expired(now, s.opts.SessionTimeout) {
+				expired = append(expired, ss)
+			}
+		}
+		s.mu.Unlock()
+		for _, ss := range expired {
+			s.expired.Add(1)
+			ss.close("timed out: no RTSP request or RTCP report within " + s.opts.SessionTimeout.String())
+		}
+	}
+}
+
+// newSession registers a new session.
+func (s *Server) newSession(c *conn) (*session, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	ss := &session{id: hex.EncodeToString(b[:]), srv: s, log: s.log}
+	ss.touch()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("rtsp: server closed")
+	}
+	if len(s.sessions) >= s.opts.MaxSessions {
+		return nil, fmt.Errorf("rtsp: session limit of %d reached", s.opts.MaxSessions)
+	}
+	s.sessions[ss.id] = ss
+	return ss, nil
+}
+
+func (s *Server) session(id string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+// forget removes a closed session from the registries.
+func (s *Server) forget(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss.id)
+	for _, a := range [...]netip.AddrPort{ss.clientRTP, ss.clientRTCP} {
+		if s.byAddr[a] == ss {
+			delete(s.byAddr, a)
+		}
+	}
+}
+
+func (s *Server) forgetConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// registerUDP maps a UDP client's addresses to its session.
+func (s *Server) registerUDP(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byAddr[ss.clientRTP] = ss
+	s.byAddr[ss.clientRTCP] = ss
+}
+
+// stream returns the stream for a request path, which may name the stream
+// itself or its track (path + "/trackID=0").
+func (s *Server) stream(path string) (st *Stream, track bool) {
+	if st := s.streams[path]; st != nil {
+		return st, false
+	}
+	for len(path) > 1 && path[len(path)-1] == '/' {
+		path = path[:len(path)-1]
+		if st := s.streams[path]; st != nil {
+			return st, false
+		}
+	}
+	if i := lastSlash(path); i > 0 && path[i+1:] == trackControl {
+		if st := s.streams[path[:i]]; st != nil {
+			return st, true
+		}
+	}
+	return nil, false
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// trackControl is the a=control value of the single video track.
+const trackControl = "trackID=0"

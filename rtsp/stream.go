@@ -1,0 +1,262 @@
+package rtsp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipcamd/ipcamd/h264"
+	"github.com/ipcamd/ipcamd/ring"
+	"github.com/ipcamd/ipcamd/rtsp/rtph264"
+)
+
+// Stream is one H.264 media path (such as /main) fed from a ring. It reads
+// each access unit once, packetizes it once into RTP, and hands the same
+// packet bytes to every playing client. Create it with [NewStream] and run
+// it with [Stream.Run].
+type Stream struct {
+	path string
+	src  *ring.Ring
+	log  *slog.Logger
+
+	pk   rtph264.Packetizer
+	pool framePool
+
+	maxGOPBytes int
+
+	mu      sync.Mutex
+	sps     []byte
+	pps     []byte
+	ready   chan struct{} // closed once the parameter sets and an IDR are known
+	isReady bool
+	subs    []*subscriber
+	gop     []*frame // the current GOP, from its IDR on; nil while over budget
+	gopSize int
+	gopOK   bool
+	// Mapping of the source's monotonic clock to RTP and wall time.
+	started bool
+	pts0    time.Duration
+	rtp0    uint32
+	wall0   time.Time
+}
+
+// StreamOptions tunes a [Stream]. The zero value gives the defaults.
+type StreamOptions struct {
+	// MaxPayload is the largest RTP payload in bytes; default 1400.
+	MaxPayload int
+	// MaxGOPBytes bounds the packets kept from the newest IDR on, which a
+	// new client is sent first so that it can show a picture at once.
+	// Default 4 MiB. With a longer GOP new clients wait for the next IDR.
+	MaxGOPBytes int
+	// Logger receives the stream's log; default slog.Default().
+	Logger *slog.Logger
+}
+
+// NewStream returns a stream serving path from src.
+func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
+	s := &Stream{
+		path:        path,
+		src:         src,
+		log:         opts.Logger,
+		maxGOPBytes: opts.MaxGOPBytes,
+		ready:       make(chan struct{}),
+		pool:        framePool{max: 256},
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxGOPBytes <= 0 {
+		s.maxGOPBytes = 4 << 20
+	}
+	var seed [10]byte
+	rand.Read(seed[:])
+	s.pk = rtph264.Packetizer{
+		PayloadType: 96,
+		SSRC:        binary.BigEndian.Uint32(seed[0:]),
+		MaxPayload:  opts.MaxPayload,
+	}
+	s.pk.SetSequence(binary.BigEndian.Uint16(seed[4:]))
+	s.rtp0 = binary.BigEndian.Uint32(seed[6:])
+	return s
+}
+
+// Path returns the URL path the stream is served on.
+func (s *Stream) Path() string { return s.path }
+
+// SSRC returns the RTP synchronization source of the stream's packets.
+func (s *Stream) SSRC() uint32 { return s.pk.SSRC }
+
+// Run reads access units from the ring and fans them out until ctx ends.
+func (s *Stream) Run(ctx context.Context) error {
+	rd := s.src.NewReader()
+	defer rd.Close()
+	defer s.dropGOP()
+	var nalus [][]byte
+	for {
+		au, err := rd.Read(ctx)
+		switch {
+		case errors.Is(err, ring.ErrOverrun):
+			s.log.Warn("stream fell behind its source; resuming at the next IDR", "path", s.path)
+			continue
+		case errors.Is(err, ring.ErrClosed), ctx.Err() != nil:
+			return nil
+		case err != nil:
+			return err
+		}
+		nalus = s.withParameterSets(nalus[:0], au)
+		if len(nalus) == 0 {
+			continue
+		}
+		s.publish(au, nalus)
+	}
+}
+
+// withParameterSets returns au's NAL units with the stream's SPS and PPS in
+// front of every IDR that lacks them, and remembers new parameter sets.
+func (s *Stream) withParameterSets(dst [][]byte, au *h264.AccessUnit) [][]byte {
+	var hasSPS, hasPPS, idr bool
+	for _, n := range au.NALUs {
+		switch h264.Type(n) {
+		case h264.NALUSPS:
+			hasSPS = true
+			s.setParam(&s.sps, n)
+		case h264.NALUPPS:
+			hasPPS = true
+			s.setParam(&s.pps, n)
+		case h264.NALUIDR:
+			idr = true
+		}
+	}
+	if idr && !hasSPS && s.sps != nil {
+		dst = append(dst, s.sps)
+	}
+	if idr && !hasPPS && s.pps != nil {
+		dst = append(dst, s.pps)
+	}
+	return append(dst, au.NALUs...)
+}
+
+func (s *Stream) setParam(p *[]byte, n []byte) {
+	if bytes.Equal(*p, n) {
+		return
+	}
+	s.mu.Lock()
+	*p = append([]byte(nil), n...)
+	s.mu.Unlock()
+}
+
+// publish packetizes one access unit and queues it for every subscriber.
+func (s *Stream) publish(au *h264.AccessUnit, nalus [][]byte) {
+	if !s.started {
+		s.started, s.pts0, s.wall0 = true, au.PTS, time.Now()
+	}
+	d := au.PTS - s.pts0
+	ts := s.rtp0 + uint32(d.Nanoseconds()*9/100000)
+
+	f := s.pool.get()
+	f.seq = s.pk.Sequence()
+	f.ts = ts
+	f.wall = s.wall0.Add(d)
+	f.idr = au.IDR()
+	var err error
+	f.buf, f.ends, err = s.pk.AppendAccessUnit(f.buf, f.ends, nalus, ts)
+	if err != nil || len(f.ends) == 0 {
+		f.release()
+		return
+	}
+
+	s.mu.Lock()
+	if f.idr {
+		s.releaseGOPLocked()
+		s.gopOK = true
+		if !s.isReady && s.sps != nil && s.pps != nil {
+			s.isReady = true
+			close(s.ready)
+		}
+	}
+	if s.gopOK {
+		if s.gopSize+len(f.buf) <= s.maxGOPBytes {
+			f.retain()
+			s.gop = append(s.gop, f)
+			s.gopSize += len(f.buf)
+		} else {
+			s.releaseGOPLocked()
+		}
+	}
+	for _, sub := range s.subs {
+		sub.enqueue(f)
+	}
+	s.mu.Unlock()
+	f.release()
+}
+
+func (s *Stream) releaseGOPLocked() {
+	for i, g := range s.gop {
+		g.release()
+		s.gop[i] = nil
+	}
+	s.gop, s.gopSize, s.gopOK = s.gop[:0], 0, false
+}
+
+func (s *Stream) dropGOP() {
+	s.mu.Lock()
+	s.releaseGOPLocked()
+	s.mu.Unlock()
+}
+
+// waitReady waits until the stream knows its parameter sets and has seen an
+// IDR, so that a DESCRIBE can answer with a complete SDP.
+func (s *Stream) waitReady(ctx context.Context) error {
+	select {
+	case <-s.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// parameterSets returns the current SPS and PPS. The stream never
+// modifies them in place, so the caller may keep them.
+func (s *Stream) parameterSets() (sps, pps []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sps, s.pps
+}
+
+// subscribe starts queueing frames for sub, beginning with the current GOP
+// so that the client can decode a picture at once.
+func (s *Stream) subscribe(sub *subscriber) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.gop {
+		sub.enqueue(f)
+	}
+	s.subs = append(s.subs, sub)
+}
+
+// unsubscribe stops queueing frames for sub.
+func (s *Stream) unsubscribe(sub *subscriber) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.subs {
+		if x == sub {
+			last := len(s.subs) - 1
+			s.subs[i] = s.subs[last]
+			s.subs[last] = nil
+			s.subs = s.subs[:last]
+			return
+		}
+	}
+}
+
+// clients returns the number of subscribers.
+func (s *Stream) clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
