@@ -3,9 +3,10 @@ module github.com/ipcamd/ipcamd
 go 1.26.0
 
 require (
-	github.com/pion/randutil v0.1.0 // indirect
-	github.com/pion/rtcp v1.2.20 // indirect
-	github.com/pion/rtp v1.10.6 // indirect
-	github.com/pion/sdp/v3 v3.0.20 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	github.com/pion/rtcp v1.2.20
+	github.com/pion/rtp v1.10.6
+	github.com/pion/sdp/v3 v3.0.20
+	go.yaml.in/yaml/v3 v3.0.5
 )
+
+require github.com/pion/randutil v0.1.0 // indirect

@@ -1,0 +1,56 @@
+# ipcamd: `make run` streams a live source with no camera; `make test`
+# installs the missing test peers and runs every test.
+
+GO        ?= go
+BIN       ?= bin
+# Until the software encoder lands, `make run` replays a committed clip.
+SOURCE    ?= file:testdata/clip-720p25.h264
+RUN_FLAGS ?=
+FUZZTIME  ?= 10s
+export CGO_ENABLED = 0
+
+.PHONY: all build run test test-deps unit e2e fuzz vet bench cross clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/ipcamd ./cmd/ipcamd
+
+run: build
+	$(BIN)/ipcamd -source $(SOURCE) $(RUN_FLAGS)
+
+cross:
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ipcamd-arm64 ./cmd/ipcamd
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ipcamd-armv7 ./cmd/ipcamd
+
+test: test-deps vet unit fuzz e2e
+
+test-deps:
+	@bash e2e/install-peers.sh
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
+
+# -race needs cgo.
+unit:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+# Short fuzz runs of every fuzz target (go test -fuzz takes one target and one package at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	  done; \
+	done
+
+e2e:
+	cd e2e && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is every setting of ipcamd. It is loaded from YAML; command-line
+// flags override it. The zero value is not valid; start from
+// [DefaultConfig].
+type Config struct {
+	// Source is what to stream: testsrc[:WxH@FPS], file:PATH or
+	// v4l2:/dev/videoN[:WxH@FPS].
+	Source string `yaml:"source"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string     `yaml:"log_level"`
+	RTSP     RTSPConfig `yaml:"rtsp"`
+	HTTP     HTTPConfig `yaml:"http"`
+	// Buffer is the size in bytes of the ring between the source and the
+	// streams.
+	Buffer int `yaml:"buffer"`
+}
+
+// RTSPConfig configures the RTSP server.
+type RTSPConfig struct {
+	// Listen is the TCP address of the RTSP server.
+	Listen string `yaml:"listen"`
+	// Path is the URL path of the main stream.
+	Path string `yaml:"path"`
+	// RTPPort is the UDP port for RTP (RTCP uses the next one); 0 picks
+	// a free pair.
+	RTPPort int `yaml:"rtp_port"`
+	// SessionTimeout is the RTSP session timeout.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// MaxPayload is the largest RTP payload in bytes.
+	MaxPayload int `yaml:"max_payload"`
+	// ClientBacklog is the most bytes of packets queued for one client.
+	ClientBacklog int `yaml:"client_backlog"`
+	// MaxSessions bounds concurrent sessions.
+	MaxSessions int `yaml:"max_sessions"`
+}
+
+// HTTPConfig configures the HTTP server.
+type HTTPConfig struct {
+	// Listen is the TCP address of the HTTP server.
+	Listen string `yaml:"listen"`
+}
+
+// DefaultConfig returns the configuration used when no file or flag says
+// otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Source:   "testsrc",
+		LogLevel: "info",
+		Buffer:   4 << 20,
+		RTSP: RTSPConfig{
+			Listen:         ":8554",
+			Path:           "/main",
+			SessionTimeout: 60 * time.Second,
+			MaxPayload:     1400,
+			ClientBacklog:  4 << 20,
+			MaxSessions:    200,
+		},
+		HTTP: HTTPConfig{Listen: ":8080"},
+	}
+}
+
+// LoadConfig reads a YAML file over the defaults. An unknown key or a value
+// of the wrong type is an error that names it.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if err := decodeConfig(b, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func decodeConfig(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			keys := keyLines(b)
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = m
+				var line int
+				if _, err := fmt.Sscanf(m, "line %d:", &line); err == nil && keys[line] != "" {
+					msgs[i] = keys[line] + ": " + m
+				}
+			}
+			return errors.New(strings.Join(msgs, "; "))
+		}
+		return err
+	}
+	return nil
+}
+
+// Validate checks every setting and names the first bad one.
+func (c *Config) Validate() error {
+	if _, err := ParseSource(c.Source); err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if err := checkAddr(c.RTSP.Listen); err != nil {
+		return fmt.Errorf("rtsp.listen: %w", err)
+	}
+	if err := checkAddr(c.HTTP.Listen); err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	if !strings.HasPrefix(c.RTSP.Path, "/") || len(c.RTSP.Path) < 2 || strings.HasSuffix(c.RTSP.Path, "/") ||
+		strings.ContainsAny(c.RTSP.Path, " ?#;") {
+		return fmt.Errorf("rtsp.path: %q must look like /main", c.RTSP.Path)
+	}
+	if p := c.RTSP.RTPPort; p < 0 || p > 65534 || p%2 != 0 {
+		return fmt.Errorf("rtsp.rtp_port: %d must be 0 or an even port below 65535", p)
+	}
+	if t := c.RTSP.SessionTimeout; t < time.Second || t > time.Hour {
+		return fmt.Errorf("rtsp.session_timeout: %v must be between 1s and 1h", t)
+	}
+	if p := c.RTSP.MaxPayload; p < 100 || p > 65000 {
+		return fmt.Errorf("rtsp.max_payload: %d must be between 100 and 65000", p)
+	}
+	if b := c.RTSP.ClientBacklog; b < 64<<10 {
+		return fmt.Errorf("rtsp.client_backlog: %d must be at least 65536", b)
+	}
+	if n := c.RTSP.MaxSessions; n < 1 {
+		return fmt.Errorf("rtsp.max_sessions: %d must be at least 1", n)
+	}
+	if b := c.Buffer; b < 256<<10 || b > 1<<30 {
+		return fmt.Errorf("buffer: %d must be between 262144 and 1073741824", b)
+	}
+	return nil
+}
+
+func checkAddr(a string) error {
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+// SourceSpec is a parsed -source value.
+type SourceSpec struct {
+	Kind   string // "testsrc", "file" or "v4l2"
+	Path   string // file or device path
+	Width  int    // 0 = the source's default
+	Height int
+	FPS    float64
+}
+
+var modeRE = regexp.MustCompile(`^(\d{2,5})x(\d{2,5})@(\d+(?:\.\d+)?)$`)
+
+// ParseSource parses testsrc[:WxH@FPS], file:PATH and
+// v4l2:/dev/videoN[:WxH@FPS].
+func ParseSource(s string) (SourceSpec, error) {
+	kind, rest, _ := strings.Cut(s, ":")
+	var spec SourceSpec
+	spec.Kind = kind
+	parseMode := func(m string) error {
+		if m == "" {
+			return nil
+		}
+		g := modeRE.FindStringSubmatch(m)
+		if g == nil {
+			return fmt.Errorf("%q is not WIDTHxHEIGHT@FPS, e.g. 1280x720@30", m)
+		}
+		spec.Width, _ = strconv.Atoi(g[1])
+		spec.Height, _ = strconv.Atoi(g[2])
+		spec.FPS, _ = strconv.ParseFloat(g[3], 64)
+		if spec.Width < 16 || spec.Height < 16 || spec.Width > 8192 || spec.Height > 8192 {
+			return fmt.Errorf("size %dx%d out of range", spec.Width, spec.Height)
+		}
+		if spec.FPS <= 0 || spec.FPS > 240 {
+			return fmt.Errorf("frame rate %v out of range", spec.FPS)
+		}
+		return nil
+	}
+	switch kind {
+	case "testsrc":
+		return spec, parseMode(rest)
+	case "file":
+		if rest == "" {
+			return spec, errors.New("file: needs a path, as in file:clip.h264")
+		}
+		spec.Path = rest
+		return spec, nil
+	case "v4l2":
+		dev, mode, _ := strings.Cut(rest, ":")
+		if !strings.HasPrefix(dev, "/dev/") {
+			return spec, fmt.Errorf("v4l2: %q is not a device path such as /dev/video0", dev)
+		}
+		spec.Path = dev
+		return spec, parseMode(mode)
+	}
+	return spec, fmt.Errorf("%q: unknown source; use testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS]", s)
+}
+
+// keyLines maps each line of a YAML document that holds a value to the
+// dotted key of that value, such as "rtsp.session_timeout", so that type
+// errors, which yaml reports by line, can name the key.
+func keyLines(b []byte) map[int]string {
+	keys := make(map[int]string)
+	var root yaml.Node
+	if yaml.Unmarshal(b, &root) != nil {
+		return keys
+	}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				key := k.Value
+				if prefix != "" {
+					key = prefix + "." + key
+				}
+				keys[v.Line] = key
+				walk(v, key)
+			}
+		}
+	}
+	walk(&root, "")
+	return keys
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ipcamd.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestParseFlags(t *testing.T) {
+	cfgFile := writeConfig(t, "source: file:a.h264\nrtsp:\n  listen: \":9554\"\n  session_timeout: 3s\nlog_level: warn\n")
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(Config) bool
+		wantErr string
+	}{
+		{"defaults", nil, func(c Config) bool {
+			return c.Source == "testsrc" && c.RTSP.Listen == ":8554" && c.RTSP.Path == "/main" &&
+				c.HTTP.Listen == ":8080" && c.RTSP.SessionTimeout == 60*time.Second
+		}, ""},
+		{"file", []string{"-config", cfgFile}, func(c Config) bool {
+			return c.Source == "file:a.h264" && c.RTSP.Listen == ":9554" && c.RTSP.SessionTimeout == 3*time.Second && c.LogLevel == "warn"
+		}, ""},
+		{"flags override the file", []string{"-config", cfgFile, "-rtsp", "127.0.0.1:7554", "-source", "testsrc:640x360@15", "-log-level", "debug"}, func(c Config) bool {
+			return c.RTSP.Listen == "127.0.0.1:7554" && c.Source == "testsrc:640x360@15" && c.LogLevel == "debug" && c.RTSP.SessionTimeout == 3*time.Second
+		}, ""},
+		{"bad source", []string{"-source", "webcam"}, nil, `source: "webcam": unknown source`},
+		{"bad mode", []string{"-source", "testsrc:big"}, nil, "is not WIDTHxHEIGHT@FPS"},
+		{"bad level", []string{"-log-level", "loud"}, nil, "log_level"},
+		{"bad address", []string{"-rtsp", "8554"}, nil, "rtsp.listen"},
+		{"missing file", []string{"-config", "/nonexistent.yaml"}, nil, "no such file"},
+		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("config %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		yaml, want string
+	}{
+		{"rtsp:\n  listn: \":1\"\n", "field listn not found"},
+		{"sourc: testsrc\n", "field sourc not found"},
+		{"rtsp:\n  session_timeout: soon\n", "session_timeout"},
+		{"rtsp:\n  max_payload: lots\n", "lots"},
+		{"rtsp: [1, 2]\n", "rtsp"},
+	}
+	for _, tt := range tests {
+		_, err := LoadConfig(writeConfig(t, tt.yaml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want it to contain %q", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	tests := []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.RTSP.Path = "main" }, "rtsp.path"},
+		{func(c *Config) { c.RTSP.RTPPort = 5001 }, "rtsp.rtp_port"},
+		{func(c *Config) { c.RTSP.SessionTimeout = 0 }, "rtsp.session_timeout"},
+		{func(c *Config) { c.RTSP.MaxPayload = 20 }, "rtsp.max_payload"},
+		{func(c *Config) { c.RTSP.ClientBacklog = 10 }, "rtsp.client_backlog"},
+		{func(c *Config) { c.RTSP.MaxSessions = 0 }, "rtsp.max_sessions"},
+		{func(c *Config) { c.HTTP.Listen = "x" }, "http.listen"},
+		{func(c *Config) { c.Buffer = 1 }, "buffer"},
+		{func(c *Config) { c.Source = "file:" }, "source"},
+		{func(c *Config) { c.Source = "v4l2:video0" }, "source"},
+	}
+	for _, tt := range tests {
+		c := DefaultConfig()
+		tt.mod(&c)
+		err := c.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("err = %v, want it to start with %q", err, tt.want)
+		}
+	}
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Errorf("default config: %v", err)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	tests := []struct {
+		in   string
+		want SourceSpec
+	}{
+		{"testsrc", SourceSpec{Kind: "testsrc"}},
+		{"testsrc:1280x720@30", SourceSpec{Kind: "testsrc", Width: 1280, Height: 720, FPS: 30}},
+		{"file:/tmp/a b.h264", SourceSpec{Kind: "file", Path: "/tmp/a b.h264"}},
+		{"file:c:d.264", SourceSpec{Kind: "file", Path: "c:d.264"}},
+		{"v4l2:/dev/video0", SourceSpec{Kind: "v4l2", Path: "/dev/video0"}},
+		{"v4l2:/dev/video2:640x480@29.97", SourceSpec{Kind: "v4l2", Path: "/dev/video2", Width: 640, Height: 480, FPS: 29.97}},
+	}
+	for _, tt := range tests {
+		got, err := ParseSource(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSource(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}

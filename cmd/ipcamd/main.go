@@ -1,0 +1,253 @@
+// Command ipcamd is IP-camera firmware: it streams H.264 from a camera, a
+// synthetic test pattern or a file over RTSP.
+//
+// Usage:
+//
+//	ipcamd [-config FILE] [-source SPEC] [-rtsp ADDR] [-http ADDR] [-log-level LEVEL]
+//	ipcamd version
+//
+// SPEC is testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS].
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ipcamd/ipcamd/capture/file"
+	"github.com/ipcamd/ipcamd/h264"
+	"github.com/ipcamd/ipcamd/ring"
+	"github.com/ipcamd/ipcamd/rtsp"
+)
+
+// version is set at link time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// run is main with its inputs and outputs made explicit; it returns the
+// exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, "ipcamd", versionString())
+		return 0
+	}
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "ipcamd:", err)
+		return 2
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, stdout); err != nil {
+		log.Error("ipcamd stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// parseFlags loads the config file named by -config, then applies the
+// other flags on top, and validates the result.
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("ipcamd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration `file`")
+	source := fs.String("source", "", "video source: testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS] (default testsrc)")
+	rtspAddr := fs.String("rtsp", "", "RTSP listen `address` (default :8554)")
+	httpAddr := fs.String("http", "", "HTTP listen `address` (default :8080)")
+	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ipcamd [flags]\n       ipcamd version\n\nFlags override the config file.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg := DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = LoadConfig(*configPath); err != nil {
+			return cfg, err
+		}
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.Source, *source)
+	set(&cfg.RTSP.Listen, *rtspAddr)
+	set(&cfg.HTTP.Listen, *httpAddr)
+	set(&cfg.LogLevel, *logLevel)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid setting %w", err)
+	}
+	return cfg, nil
+}
+
+// videoSource is what ipcamd needs from a capture source.
+type videoSource interface {
+	Run(ctx context.Context, w file.Writer) error
+}
+
+func openSource(spec SourceSpec, log *slog.Logger) (videoSource, error) {
+	switch spec.Kind {
+	case "file":
+		return file.Open(spec.Path, file.Options{FrameRate: spec.FPS, Logger: log})
+	}
+	return nil, fmt.Errorf("source %q is not available in this build yet", spec.Kind)
+}
+
+// serve runs the whole pipeline until ctx ends.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	spec, _ := ParseSource(cfg.Source)
+	src, err := openSource(spec, log)
+	if err != nil {
+		return err
+	}
+	rtspLn, err := net.Listen("tcp", cfg.RTSP.Listen)
+	if err != nil {
+		return fmt.Errorf("rtsp: %w", err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		rtspLn.Close()
+		return fmt.Errorf("http: %w", err)
+	}
+
+	rb := ring.New(cfg.Buffer, 1024)
+	stream := rtsp.NewStream(cfg.RTSP.Path, rb, rtsp.StreamOptions{
+		MaxPayload:  cfg.RTSP.MaxPayload,
+		MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
+		Logger:      log,
+	})
+	srv := rtsp.NewServer(rtsp.Options{
+		SessionTimeout: cfg.RTSP.SessionTimeout,
+		RTPPort:        cfg.RTSP.RTPPort,
+		ClientBacklog:  cfg.RTSP.ClientBacklog,
+		MaxSessions:    cfg.RTSP.MaxSessions,
+		ServerName:     "ipcamd/" + versionString(),
+		Logger:         log,
+	}, stream)
+	hs := &http.Server{Handler: httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	wg.Go(func() {
+		defer rb.Close()
+		if err := src.Run(ctx, rb); err != nil {
+			errc <- fmt.Errorf("source: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := stream.Run(ctx); err != nil {
+			errc <- fmt.Errorf("stream: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := srv.Serve(ctx, rtspLn); err != nil {
+			errc <- fmt.Errorf("rtsp: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	})
+
+	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source)
+	for _, u := range serviceURLs("rtsp", rtspLn.Addr(), cfg.RTSP.Path) {
+		fmt.Fprintln(stdout, "RTSP stream:", u)
+	}
+	for _, u := range serviceURLs("http", httpLn.Addr(), "/") {
+		fmt.Fprintln(stdout, "HTTP:       ", u)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	hs.Shutdown(sctx)
+	wg.Wait()
+	return runErr
+}
+
+// serviceURLs lists the URLs under which addr is reachable: one per
+// interface address when it listens on all of them.
+func serviceURLs(scheme string, addr net.Addr, path string) []string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	port := fmt.Sprint(ta.Port)
+	if !ta.IP.IsUnspecified() {
+		return []string{scheme + "://" + net.JoinHostPort(ta.IP.String(), port) + path}
+	}
+	var urls []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsLinkLocalMulticast() {
+			continue
+		}
+		if ipn.IP.To4() == nil && ta.IP.To4() != nil {
+			continue
+		}
+		urls = append(urls, scheme+"://"+net.JoinHostPort(ipn.IP.String(), port)+path)
+	}
+	return urls
+}
+
+// httpHandler serves the HTTP side; for now it only answers a health check.
+func httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+// Compile-time check that the ring is a valid sink for sources.
+var _ interface {
+	WriteAccessUnit(*h264.AccessUnit) error
+} = (*ring.Ring)(nil)
