@@ -78,7 +78,7 @@ func newFanout(tb testing.TB, tcpClients, udpClients int) *fanout {
 		}
 	}
 	for range f.sinks {
-		sub := newSubscriber(1024, 4<<20)
+		sub := newSubscriber(1024, 4<<20, new(counters))
 		f.subs = append(f.subs, sub)
 		f.stream.subscribe(sub)
 	}

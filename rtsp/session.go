@@ -45,6 +45,8 @@ type session struct {
 	clientRTCP netip.AddrPort // UDP
 	trackURL   string
 
+	cnt counters
+
 	// Receiver report figures, from the client's RTCP.
 	fractionLost atomic.Uint32 // fraction lost, in 1/256
 	totalLost    atomic.Uint32
@@ -93,7 +95,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		return seq, ts, func() {}, err
 	}
 	o := ss.srv.opts
-	sub := newSubscriber(1024, o.ClientBacklog)
+	sub := newSubscriber(1024, o.ClientBacklog, &ss.cnt)
 	ss.sub = sub
 	ss.mu.Unlock()
 
@@ -173,11 +175,11 @@ func (ss *session) close(reason string) {
 	if ss.transport != 0 {
 		attrs = append(attrs, "transport", ss.transport.String())
 	}
-	if sub != nil {
+	if ss.stream != nil {
 		attrs = append(attrs,
-			"frames_sent", sub.framesSent.Load(),
-			"packets_sent", sub.packetsSent.Load(),
-			"frames_dropped", sub.framesDropped.Load(),
+			"frames_sent", ss.cnt.framesSent.Load(),
+			"packets_sent", ss.cnt.packetsSent.Load(),
+			"frames_dropped", ss.cnt.framesDropped.Load(),
 			"reported_fraction_lost", float64(ss.fractionLost.Load())/256,
 			"reported_lost", ss.totalLost.Load(),
 			"jitter", ss.jitter.Load())
@@ -199,13 +201,13 @@ const tcpSendBuffer = 128 << 10
 func (ss *session) sendSR(sub *subscriber, bye bool) {
 	var pkts []rtcp.Packet
 	ssrc := ss.stream.SSRC()
-	if sub != nil && sub.packetsSent.Load() > 0 {
+	if sub != nil && ss.cnt.packetsSent.Load() > 0 && !sub.lastWall.IsZero() {
 		pkts = append(pkts, &rtcp.SenderReport{
 			SSRC:        ssrc,
 			NTPTime:     ntpTime(sub.lastWall),
 			RTPTime:     sub.lastTS,
-			PacketCount: uint32(sub.packetsSent.Load()),
-			OctetCount:  uint32(sub.bytesSent.Load() - 12*sub.packetsSent.Load()),
+			PacketCount: uint32(ss.cnt.packetsSent.Load()),
+			OctetCount:  uint32(ss.cnt.bytesSent.Load() - 12*ss.cnt.packetsSent.Load()),
 		})
 	} else if bye {
 		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: ssrc})

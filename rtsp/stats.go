@@ -62,13 +62,11 @@ func (s *Server) Stats() ServerStats {
 		ss.mu.Lock()
 		sub := ss.sub
 		ss.mu.Unlock()
-		if sub != nil {
-			x.Playing = true
-			x.FramesSent = sub.framesSent.Load()
-			x.PacketsSent = sub.packetsSent.Load()
-			x.BytesSent = sub.bytesSent.Load()
-			x.FramesDropped = sub.framesDropped.Load()
-		}
+		x.Playing = sub != nil
+		x.FramesSent = ss.cnt.framesSent.Load()
+		x.PacketsSent = ss.cnt.packetsSent.Load()
+		x.BytesSent = ss.cnt.bytesSent.Load()
+		x.FramesDropped = ss.cnt.framesDropped.Load()
 		st.Sessions = append(st.Sessions, x)
 	}
 	sort.Slice(st.Sessions, func(i, j int) bool { return st.Sessions[i].ID < st.Sessions[j].ID })

@@ -36,20 +36,25 @@ type subscriber struct {
 	firstSeq uint16
 	firstTS  uint32
 
-	// Counters, readable at any time.
-	framesSent    atomic.Uint64
-	packetsSent   atomic.Uint64
-	bytesSent     atomic.Uint64
-	framesDropped atomic.Uint64
+	cnt *counters
 
 	// Sender-only state.
 	lastTS   uint32
 	lastWall time.Time
 }
 
+// counters are a client's delivery figures, readable at any time. They
+// outlive a subscriber, so that they add up over PAUSE and PLAY.
+type counters struct {
+	framesSent    atomic.Uint64
+	packetsSent   atomic.Uint64
+	bytesSent     atomic.Uint64
+	framesDropped atomic.Uint64
+}
+
 // newSubscriber returns a subscriber whose backlog holds at most maxFrames
-// frames and maxBytes bytes of packets.
-func newSubscriber(maxFrames, maxBytes int) *subscriber {
+// frames and maxBytes bytes of packets, counting into cnt.
+func newSubscriber(maxFrames, maxBytes int, cnt *counters) *subscriber {
 	size := 16
 	for size < maxFrames {
 		size *= 2
@@ -60,6 +65,7 @@ func newSubscriber(maxFrames, maxBytes int) *subscriber {
 		maxBytes: maxBytes,
 		waitIDR:  true,
 		first:    make(chan struct{}),
+		cnt:      cnt,
 	}
 }
 
@@ -72,7 +78,7 @@ func (s *subscriber) enqueue(f *frame) {
 	}
 	if s.waitIDR && !f.idr {
 		s.mu.Unlock()
-		s.framesDropped.Add(1)
+		s.cnt.framesDropped.Add(1)
 		return
 	}
 	if s.n == len(s.q) || (s.n > 0 && s.bytes+len(f.buf) > s.maxBytes) {
@@ -80,7 +86,7 @@ func (s *subscriber) enqueue(f *frame) {
 		// frames already queued are a complete prefix and still go out.
 		s.waitIDR = true
 		s.mu.Unlock()
-		s.framesDropped.Add(1)
+		s.cnt.framesDropped.Add(1)
 		return
 	}
 	s.waitIDR = false
@@ -188,9 +194,9 @@ func (s *subscriber) run(ctx context.Context, out sink, evictAfter time.Duration
 				}
 				last := batch[len(batch)-1]
 				s.lastTS, s.lastWall = last.ts, last.wall
-				s.framesSent.Add(uint64(len(batch)))
-				s.packetsSent.Add(pk)
-				s.bytesSent.Add(by)
+				s.cnt.framesSent.Add(uint64(len(batch)))
+				s.cnt.packetsSent.Add(pk)
+				s.cnt.bytesSent.Add(by)
 			}
 			releaseAll(batch)
 			if err != nil {

@@ -192,9 +192,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 
 	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source)
 	for _, u := range serviceURLs("rtsp", rtspLn.Addr(), cfg.RTSP.Path) {
+		log.Info("serving RTSP", "url", u)
 		fmt.Fprintln(stdout, "RTSP stream:", u)
 	}
 	for _, u := range serviceURLs("http", httpLn.Addr(), "/") {
+		log.Info("serving HTTP", "url", u)
 		fmt.Fprintln(stdout, "HTTP:       ", u)
 	}
 
