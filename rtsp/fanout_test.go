@@ -146,3 +146,53 @@ func benchFanout(b *testing.B, tcp, udp int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(f.packets), "ns/packet")
 	b.ReportMetric(float64(f.packets)/float64(b.N), "packets/op")
 }
+
+// BenchmarkFloorTCP10 is the floor for BenchmarkFanoutTCP10: the same
+// packets, already built, written to 10 TCP sockets with one writev per
+// client per access unit and nothing else.
+func BenchmarkFloorTCP10(b *testing.B) {
+	f := newFanout(b, 10, 0)
+	// Capture one GOP of ready packets.
+	var frames [][][]byte
+	for range 25 {
+		f.step(b)
+	}
+	for range 25 {
+		if err := f.ring.WriteAccessUnit(f.gop[f.i%len(f.gop)]); err != nil {
+			b.Fatal(err)
+		}
+		f.i++
+		au, _ := f.rd.Read(context.Background())
+		nalus := f.stream.withParameterSets(nil, au)
+		var pk [][]byte
+		buf, ends, _ := f.stream.pk.AppendAccessUnit(nil, nil, nalus, 0)
+		start := 0
+		for _, e := range ends {
+			hdr := []byte{'$', 0, byte((e - start) >> 8), byte(e - start)}
+			pk = append(pk, hdr, buf[start:e])
+			start = e
+		}
+		frames = append(frames, pk)
+	}
+	conns := make([]net.Conn, len(f.sinks))
+	for k, s := range f.sinks {
+		conns[k] = s.(*tcpSink).c.nc
+	}
+	var v net.Buffers
+	packets := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		fr := frames[i%len(frames)]
+		i++
+		for _, c := range conns {
+			v = append(v[:0], fr...)
+			if _, err := v.WriteTo(c); err != nil {
+				b.Fatal(err)
+			}
+			packets += len(fr) / 2
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
+}
