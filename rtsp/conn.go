@@ -82,7 +82,9 @@ func (c *conn) serve(ctx context.Context) {
 				if pe.CSeq != "" {
 					res.Header.Set("CSeq", pe.CSeq)
 				}
-				c.writeResponse(res)
+				if c.writeResponse(res) == nil && pe.Complete {
+					continue
+				}
 			} else if !isClosed(err) {
 				log.Debug("rtsp: read request", "err", err)
 			}

@@ -173,7 +173,7 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, ss := range sessions {
-		wg.Go(func() { ss.close("server shutting down") })
+		wg.Go(func() { ss.close(reasonShutdown) })
 	}
 	wg.Wait()
 	s.mu.Lock()

@@ -166,8 +166,18 @@ func (ss *session) close(reason string) {
 	}
 	ss.closed = true
 	ss.mu.Unlock()
+	hangUp := ss.transport == transportTCP && ss.conn != nil && reason != reasonTeardown && reason != reasonShutdown
+	if hangUp {
+		// The connection is stalled or gone: a BYE would only wait for
+		// the write timeout. Reset it first, which also unblocks the
+		// sender and discards the stale video still in the kernel buffer.
+		if tc, ok := ss.conn.nc.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		ss.conn.nc.Close()
+	}
 	sub := ss.pause()
-	if ss.stream != nil {
+	if ss.stream != nil && !hangUp {
 		ss.sendSR(sub, true)
 	}
 	ss.srv.forget(ss)
@@ -185,12 +195,17 @@ func (ss *session) close(reason string) {
 			"jitter", ss.jitter.Load())
 	}
 	ss.log.Info("rtsp: session closed", attrs...)
-	if ss.transport == transportTCP && ss.conn != nil && reason != reasonTeardown {
+	if ss.transport == transportTCP && ss.conn != nil && reason == reasonShutdown {
 		ss.conn.nc.Close()
 	}
 }
 
-const reasonTeardown = "client teardown"
+const (
+	reasonTeardown = "client teardown"
+	reasonShutdown = "server shutting down"
+	// byeTimeout bounds the write of the final RTCP BYE to a TCP client.
+	byeTimeout = 500 * time.Millisecond
+)
 
 // tcpSendBuffer is the socket send buffer of a TCP client that plays
 // (Linux doubles it). It is enough for 20 Mbit/s at 100 ms round trip.
@@ -224,7 +239,11 @@ func (ss *session) sendSR(sub *subscriber, bye bool) {
 	}
 	switch ss.transport {
 	case transportTCP:
-		ss.conn.writeInterleaved(ss.channel+1, b, ss.srv.opts.WriteTimeout)
+		timeout := ss.srv.opts.WriteTimeout
+		if bye {
+			timeout = min(timeout, byeTimeout)
+		}
+		ss.conn.writeInterleaved(ss.channel+1, b, timeout)
 	case transportUDP:
 		ss.srv.rtcp.WriteToUDPAddrPort(b, ss.clientRTCP)
 	}

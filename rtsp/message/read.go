@@ -36,6 +36,9 @@ type ProtocolError struct {
 	// CSeq is the value of the CSeq header if it had been read before the
 	// error was detected, so that the reply can echo it; otherwise "".
 	CSeq string
+	// Complete reports that the whole malformed message was read, so
+	// that the next message on the connection can still be read.
+	Complete bool
 }
 
 // Error implements the error interface.
@@ -107,6 +110,27 @@ func ReadRequest(br *bufio.Reader) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	req, perr := parseRequestLine(line)
+	if perr != nil {
+		// Read past the rest of the message, so that the reply can echo
+		// its CSeq and the connection stays usable.
+		h, _, err := readHeaderAndBody(br)
+		if err == nil {
+			perr.CSeq, perr.Complete = h.Get("CSeq"), true
+		} else if pe, ok := err.(*ProtocolError); ok {
+			perr.CSeq = pe.CSeq
+		}
+		return nil, perr
+	}
+	req.Header, req.Body, err = readHeaderAndBody(br)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parseRequestLine parses Method SP Request-URI SP RTSP-Version.
+func parseRequestLine(line []byte) (*Request, *ProtocolError) {
 	method, rest, ok1 := bytes.Cut(line, []byte{' '})
 	uri, proto, ok2 := bytes.Cut(rest, []byte{' '})
 	if !ok1 || !ok2 || len(method) == 0 || len(uri) == 0 || len(proto) == 0 ||
@@ -123,12 +147,7 @@ func ReadRequest(br *bufio.Reader) (*Request, error) {
 	if !ok {
 		return nil, &ProtocolError{Msg: fmt.Sprintf("unsupported protocol version %q", clip(proto))}
 	}
-	req := &Request{Method: string(method), URL: string(uri), Proto: p}
-	req.Header, req.Body, err = readHeaderAndBody(br)
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	return &Request{Method: string(method), URL: string(uri), Proto: p}, nil
 }
 
 // ReadResponse reads and parses one RTSP response from br. It applies the

@@ -1,0 +1,432 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server kinds selectable with E2E_SERVER.
+const (
+	kindIpcamd = "ipcamd" // the product (default)
+	kindGst    = "gst"    // gst-rtsp-server reference, validates the harness
+)
+
+var (
+	serverKind string
+	workDir    string // temporary folder shared by the package
+	ipcamdBin  string
+	buildErr   error
+	buildOut   string
+	clipPath   string
+	gstScript  string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// The tests mostly wait on sockets and child processes; the default
+	// -parallel (GOMAXPROCS, 2 on CI) would serialise them for no gain.
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "test.parallel" {
+			parallelSet = true
+		}
+	})
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "8")
+	}
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	serverKind = os.Getenv("E2E_SERVER")
+	if serverKind == "" {
+		serverKind = kindIpcamd
+	}
+	if serverKind != kindIpcamd && serverKind != kindGst {
+		fmt.Fprintf(os.Stderr, "E2E_SERVER=%q: want %q or %q\n", serverKind, kindIpcamd, kindGst)
+		return 2
+	}
+	var err error
+	clipPath, err = filepath.Abs(filepath.Join("..", "testdata", "clip-720p25.h264"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	gstScript, _ = filepath.Abs(filepath.Join("testdata", "gst_rtsp_server.py"))
+	workDir, err = os.MkdirTemp("", "ipcamd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(workDir)
+
+	if serverKind == kindIpcamd {
+		ipcamdBin = filepath.Join(workDir, "ipcamd")
+		start := time.Now()
+		cmd := exec.Command("go", "build", "-o", ipcamdBin, "./cmd/ipcamd")
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		buildOut = string(out)
+		if err != nil {
+			buildErr = err
+		}
+		fmt.Fprintf(os.Stderr, "e2e: built ipcamd in %v (err=%v)\n", time.Since(start).Round(time.Millisecond), err)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: server under test: %s\n", serverKind)
+	return m.Run()
+}
+
+// ---------------------------------------------------------------------------
+// Peers
+
+var (
+	toolMu    sync.Mutex
+	toolCache = map[string]error{}
+)
+
+const installHint = "run e2e/install-peers.sh (as root) to install the test peers"
+
+// requireTools fails the test when an external program is missing.
+func requireTools(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			t.Fatalf("test peer %q not found in PATH: %v; %s", n, err, installHint)
+		}
+	}
+}
+
+// requireGstElements fails the test when a GStreamer element is missing.
+func requireGstElements(t testing.TB, names ...string) {
+	t.Helper()
+	requireTools(t, "gst-launch-1.0", "gst-inspect-1.0")
+	for _, n := range names {
+		toolMu.Lock()
+		err, ok := toolCache["gst:"+n]
+		if !ok {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err = exec.CommandContext(ctx, "gst-inspect-1.0", "--exists", n).Run()
+			cancel()
+			toolCache["gst:"+n] = err
+		}
+		toolMu.Unlock()
+		if err != nil {
+			t.Fatalf("GStreamer element %q not available (gst-inspect-1.0 --exists: %v); %s", n, err, installHint)
+		}
+	}
+}
+
+// toolResult is the outcome of one external client run.
+type toolResult struct {
+	Cmdline  string
+	Stdout   string
+	Stderr   string
+	ExitCode int // -1 when killed or not started
+	Err      error
+	TimedOut bool
+	Elapsed  time.Duration
+}
+
+func (r toolResult) String() string {
+	s := fmt.Sprintf("$ %s\nexit=%d err=%v timedOut=%v elapsed=%v", r.Cmdline, r.ExitCode, r.Err, r.TimedOut,
+		r.Elapsed.Round(time.Millisecond))
+	if r.Stdout != "" {
+		s += "\n--- stdout ---\n" + tail(r.Stdout, 40)
+	}
+	if r.Stderr != "" {
+		s += "\n--- stderr ---\n" + tail(r.Stderr, 40)
+	}
+	return s
+}
+
+// runTool runs an external client under a context timeout.
+func runTool(t testing.TB, timeout time.Duration, dir, name string, args ...string) toolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.WaitDelay = 2 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := toolResult{
+		Cmdline:  name + " " + strings.Join(args, " "),
+		Stdout:   stdout.String(),
+		Stderr:   stderr.String(),
+		ExitCode: -1,
+		Err:      err,
+		TimedOut: ctx.Err() != nil,
+		Elapsed:  time.Since(start),
+	}
+	if cmd.ProcessState != nil {
+		r.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	return r
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d earlier lines]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ---------------------------------------------------------------------------
+// Ports
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// udpPair is an RTP/RTCP client port pair (even, even+1) on 127.0.0.1.
+type udpPair struct {
+	RTP, RTCP *net.UDPConn
+}
+
+func (p *udpPair) rtpPort() int  { return p.RTP.LocalAddr().(*net.UDPAddr).Port }
+func (p *udpPair) rtcpPort() int { return p.RTCP.LocalAddr().(*net.UDPAddr).Port }
+
+func (p *udpPair) Close() {
+	p.RTP.Close()
+	p.RTCP.Close()
+}
+
+func newUDPPair(t testing.TB) *udpPair {
+	t.Helper()
+	for range 200 {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatalf("udp listen: %v", err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		if port%2 != 0 || port == 65535 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
+		if err != nil {
+			a.Close()
+			continue
+		}
+		p := &udpPair{RTP: a, RTCP: b}
+		t.Cleanup(p.Close)
+		return p
+	}
+	t.Fatal("no free UDP port pair on 127.0.0.1")
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Server under test
+
+type serverOptions struct {
+	// SessionTimeout is written to the config file as rtsp.session_timeout
+	// when non-zero (ipcamd), or set on every session (gst-rtsp-server).
+	SessionTimeout time.Duration
+	// FanOut asks for one source shared by all clients. ipcamd always
+	// works that way; gst-rtsp-server then serves a shared media (whose
+	// clients join mid-GOP) instead of one pipeline per client.
+	FanOut bool
+}
+
+// server is one running instance of the server under test.
+type server struct {
+	Kind string
+	Addr string // RTSP host:port
+	URL  string // stream URL
+
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	waitErr error
+	stopped bool
+}
+
+// startServer starts a fresh server under test and waits until its RTSP port
+// accepts connections. It is stopped (SIGTERM) when the test ends.
+func startServer(t *testing.T, opts serverOptions) *server {
+	t.Helper()
+	var lastErr error
+	for attempt := range 3 {
+		s, err := tryStartServer(t, opts, attempt)
+		if err == nil {
+			t.Cleanup(func() { s.cleanup(t) })
+			return s
+		}
+		lastErr = err
+		if errors.Is(err, errNoRetry) {
+			break
+		}
+	}
+	t.Fatalf("starting %s: %v", serverKind, lastErr)
+	return nil
+}
+
+var errNoRetry = errors.New("not retried")
+
+func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, error) {
+	dir := t.TempDir()
+	rtspPort := freePort(t)
+	var cmd *exec.Cmd
+	switch serverKind {
+	case kindIpcamd:
+		if buildErr != nil {
+			return nil, fmt.Errorf("%w: building ./cmd/ipcamd failed: %v\n%s", errNoRetry, buildErr, tail(buildOut, 40))
+		}
+		args := []string{
+			"-source", "file:" + clipPath,
+			"-rtsp", fmt.Sprintf("127.0.0.1:%d", rtspPort),
+			"-http", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			"-log-level", "debug",
+		}
+		if opts.SessionTimeout > 0 {
+			cfg := filepath.Join(dir, "ipcamd.yaml")
+			body := fmt.Sprintf("rtsp:\n  session_timeout: %s\n", opts.SessionTimeout)
+			if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+				return nil, err
+			}
+			args = append(args, "-config", cfg)
+		}
+		cmd = exec.Command(ipcamdBin, args...)
+	case kindGst:
+		if err := exec.Command("/usr/bin/python3", "-c",
+			"import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer").Run(); err != nil {
+			return nil, fmt.Errorf("%w: /usr/bin/python3 cannot import GstRtspServer (%v); %s", errNoRetry, err, installHint)
+		}
+		args := []string{gstScript, strconv.Itoa(rtspPort), clipPath}
+		if opts.SessionTimeout > 0 {
+			args = append(args, "--timeout", strconv.Itoa(int(opts.SessionTimeout/time.Second)))
+		}
+		if opts.FanOut {
+			args = append(args, "--shared")
+		}
+		cmd = exec.Command("/usr/bin/python3", args...)
+	}
+	logPath := filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group, so that anything the server spawned can be reaped;
+	// SIGTERM if the test binary dies without cleaning up (timeout, ^C).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("%w: %v", errNoRetry, err)
+	}
+	s := &server{
+		Kind:    serverKind,
+		Addr:    fmt.Sprintf("127.0.0.1:%d", rtspPort),
+		URL:     fmt.Sprintf("rtsp://127.0.0.1:%d/main", rtspPort),
+		cmd:     cmd,
+		logPath: logPath,
+		done:    make(chan struct{}),
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		// Reap leftovers of the server's process group (only ours).
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		logf.Close()
+		close(s.done)
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("%s exited before listening on %s: %v\n--- server log ---\n%s",
+				serverKind, s.Addr, s.waitErr, tail(s.log(), 40))
+		default:
+		}
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			return nil, fmt.Errorf("%w: %s not accepting on %s after 15s\n--- server log ---\n%s",
+				errNoRetry, serverKind, s.Addr, tail(s.log(), 40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+func (s *server) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// terminate sends SIGTERM and waits up to limit for the process to exit.
+// It returns the exit code and how long the exit took.
+func (s *server) terminate(limit time.Duration) (code int, elapsed time.Duration, err error) {
+	s.stopped = true
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		select {
+		case <-s.done:
+		default:
+			return -1, 0, fmt.Errorf("SIGTERM: %v", err)
+		}
+	}
+	select {
+	case <-s.done:
+		elapsed = time.Since(start)
+	case <-time.After(limit):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return -1, time.Since(start), fmt.Errorf("did not exit within %v of SIGTERM (killed)", limit)
+	}
+	return s.cmd.ProcessState.ExitCode(), elapsed, nil
+}
+
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *server) cleanup(t *testing.T) {
+	if !s.stopped {
+		if s.exited() {
+			t.Errorf("%s exited during the test: %v", s.Kind, s.waitErr)
+		} else if code, el, err := s.terminate(5 * time.Second); err != nil || code != 0 {
+			t.Logf("note: %s stop after test: exit=%d after %v, err=%v", s.Kind, code, el.Round(time.Millisecond), err)
+		}
+	}
+	if t.Failed() {
+		t.Logf("--- %s log (%s) ---\n%s", s.Kind, s.URL, tail(s.log(), 60))
+	}
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs the third-party RTSP peers the e2e tests play ipcamd with, on a
+# Debian 12 (bookworm) machine, as root. Idempotent and quiet when nothing is
+# missing; runs `apt-get update` only when something has to be installed.
+# Versions verified: shared notes test-peers.md §1 (ffmpeg 5.1, GStreamer 1.22).
+set -euo pipefail
+
+missing=()
+
+need_cmd() { # need_cmd COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need_pkg() { # need_pkg PACKAGE
+	dpkg -s "$1" >/dev/null 2>&1 || missing+=("$1")
+}
+need_gst() { # need_gst ELEMENT PACKAGE
+	if command -v gst-inspect-1.0 >/dev/null 2>&1; then
+		gst-inspect-1.0 --exists "$1" >/dev/null 2>&1 || missing+=("$2")
+	else
+		missing+=("$2")
+	fi
+}
+
+# ffmpeg, ffprobe
+need_cmd ffmpeg ffmpeg
+need_cmd ffprobe ffmpeg
+# GStreamer client pipeline: rtspsrc ! rtph264depay ! h264parse ! avdec_h264
+need_cmd gst-launch-1.0 gstreamer1.0-tools
+need_cmd gst-inspect-1.0 gstreamer1.0-tools
+need_pkg gstreamer1.0-plugins-base
+need_pkg gstreamer1.0-plugins-good
+need_pkg gstreamer1.0-plugins-bad
+need_pkg gstreamer1.0-plugins-ugly
+need_gst rtspsrc gstreamer1.0-plugins-good
+need_gst rtph264depay gstreamer1.0-plugins-good
+need_gst h264parse gstreamer1.0-plugins-bad
+need_gst avdec_h264 gstreamer1.0-libav
+# Reference server for E2E_SERVER=gst (gst-rtsp-server via /usr/bin/python3)
+need_pkg gstreamer1.0-rtsp
+need_pkg gir1.2-gst-rtsp-server-1.0
+need_pkg gir1.2-gstreamer-1.0
+need_pkg python3-gi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	exit 0
+fi
+
+# De-duplicate, keep order.
+pkgs=()
+for p in "${missing[@]}"; do
+	case " ${pkgs[*]-} " in *" $p "*) ;; *) pkgs+=("$p") ;; esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-peers.sh: missing ${pkgs[*]}; run as root" >&2
+	exit 1
+fi
+
+echo "install-peers.sh: installing ${pkgs[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+
+# Verify what the tests need.
+for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0; do
+	command -v "$c" >/dev/null || { echo "install-peers.sh: $c still missing" >&2; exit 1; }
+done
+for e in rtspsrc rtph264depay h264parse avdec_h264; do
+	gst-inspect-1.0 --exists "$e" || { echo "install-peers.sh: GStreamer element $e still missing" >&2; exit 1; }
+done
+/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||
+	{ echo "install-peers.sh: /usr/bin/python3 cannot load GstRtspServer" >&2; exit 1; }
+echo "install-peers.sh: done"
