@@ -7,6 +7,7 @@ require (
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/sys v0.40.0
 )
 
 require github.com/pion/randutil v0.1.0 // indirect

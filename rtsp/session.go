@@ -95,16 +95,6 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		return seq, ts, func() {}, err
 	}
 	o := ss.srv.opts
-	sub := newSubscriber(1024, o.ClientBacklog, &ss.cnt)
-	ss.sub = sub
-	ss.mu.Unlock()
-
-	ss.stream.subscribe(sub)
-	seq, ts, err = sub.waitFirst(ctx)
-	if err != nil {
-		ss.pause()
-		return 0, 0, nil, err
-	}
 	var out sink
 	if ss.transport == transportTCP {
 		// A small kernel send buffer keeps a stalled reader's backlog
@@ -115,7 +105,22 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		}
 		out = &tcpSink{c: ss.conn, channel: ss.channel, timeout: o.WriteTimeout}
 	} else {
-		out = &udpSink{c: ss.srv.rtp, to: ss.clientRTP}
+		w, err := newDatagramWriter(ss.srv.rtp, ss.clientRTP)
+		if err != nil {
+			ss.mu.Unlock()
+			return 0, 0, nil, err
+		}
+		out = w
+	}
+	sub := newSubscriber(out, 1024, o.ClientBacklog, &ss.cnt)
+	ss.sub = sub
+	ss.mu.Unlock()
+
+	ss.stream.subscribe(sub)
+	seq, ts, err = sub.waitFirst(ctx)
+	if err != nil {
+		ss.pause()
+		return 0, 0, nil, err
 	}
 	start = func() {
 		sctx, cancel := context.WithCancel(context.Background())
@@ -125,7 +130,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		ss.mu.Unlock()
 		go func() {
 			defer close(done)
-			err := sub.run(sctx, out, o.EvictAfter, o.SenderReportInterval, func() { ss.sendSR(sub, false) })
+			err := sub.run(sctx, o.EvictAfter, o.SenderReportInterval, func() { ss.sendSR(sub, false) })
 			if err != nil {
 				ss.srv.evicted.Add(1)
 				ss.log.Warn("rtsp: evicting a client that cannot keep up", "session", ss.id, "err", err)
@@ -216,11 +221,11 @@ const tcpSendBuffer = 128 << 10
 func (ss *session) sendSR(sub *subscriber, bye bool) {
 	var pkts []rtcp.Packet
 	ssrc := ss.stream.SSRC()
-	if sub != nil && ss.cnt.packetsSent.Load() > 0 && !sub.lastWall.IsZero() {
+	if sub != nil && sub.lastWall.Load() != 0 {
 		pkts = append(pkts, &rtcp.SenderReport{
 			SSRC:        ssrc,
-			NTPTime:     ntpTime(sub.lastWall),
-			RTPTime:     sub.lastTS,
+			NTPTime:     ntpTime(time.Unix(0, sub.lastWall.Load())),
+			RTPTime:     sub.lastTS.Load(),
 			PacketCount: uint32(ss.cnt.packetsSent.Load()),
 			OctetCount:  uint32(ss.cnt.bytesSent.Load() - 12*ss.cnt.packetsSent.Load()),
 		})
@@ -283,64 +288,4 @@ func ntpTime(t time.Time) uint64 {
 	sec := uint64(ns/1e9) + unixToNTP
 	frac := uint64(ns%1e9) << 32 / 1e9
 	return sec<<32 | frac
-}
-
-// tcpSink writes frames as interleaved binary data on the RTSP connection:
-// one vectored write per batch, each packet behind its 4-byte header, with
-// no copy of the packet bytes.
-type tcpSink struct {
-	c       *conn
-	channel uint8
-	timeout time.Duration
-	hdrs    []byte
-	bufs    net.Buffers // backing array, reused
-	v       net.Buffers // the write in progress; a field so it does not escape per call
-}
-
-func (t *tcpSink) writeFrames(frames []*frame) error {
-	n := 0
-	for _, f := range frames {
-		n += f.packets()
-	}
-	if cap(t.hdrs) < 4*n {
-		t.hdrs = make([]byte, 4*n)
-	}
-	hdrs := t.hdrs[:4*n]
-	v := t.bufs[:0]
-	k := 0
-	for _, f := range frames {
-		for i := range f.packets() {
-			p := f.packet(i)
-			h := hdrs[k : k+4 : k+4]
-			h[0], h[1], h[2], h[3] = '$', t.channel, byte(len(p)>>8), byte(len(p))
-			v = append(v, h, p)
-			k += 4
-		}
-	}
-	t.bufs = v
-	t.v = v
-	err := t.c.writeBuffers(&t.v, t.timeout)
-	clear(t.bufs) // do not pin recycled frames
-	return err
-}
-
-// udpSink sends frames to a unicast UDP client from the server's RTP port.
-type udpSink struct {
-	c  *net.UDPConn
-	to netip.AddrPort
-}
-
-func (u *udpSink) writeFrames(frames []*frame) error {
-	for _, f := range frames {
-		for i := range f.packets() {
-			if _, err := u.c.WriteToUDPAddrPort(f.packet(i), u.to); err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return err
-				}
-				// ICMP errors and full buffers lose this packet only; the
-				// session timeout decides whether the client is gone.
-			}
-		}
-	}
-	return nil
 }

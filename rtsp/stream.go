@@ -35,9 +35,11 @@ type Stream struct {
 	ready   chan struct{} // closed once the parameter sets and an IDR are known
 	isReady bool
 	subs    []*subscriber
-	gop     []*frame // the current GOP, from its IDR on; nil while over budget
-	gopSize int
-	gopOK   bool
+	// deliverTo is the pump's copy of subs while it delivers a frame.
+	deliverTo []*subscriber
+	gop       []*frame // the current GOP, from its IDR on; nil while over budget
+	gopSize   int
+	gopOK     bool
 	// Mapping of the source's monotonic clock to RTP and wall time.
 	started bool
 	pts0    time.Duration
@@ -188,10 +190,15 @@ func (s *Stream) publish(au *h264.AccessUnit, nalus [][]byte) {
 			s.releaseGOPLocked()
 		}
 	}
-	for _, sub := range s.subs {
-		sub.enqueue(f)
-	}
+	// Deliver outside the lock: delivery may write to sockets. The GOP
+	// and the subscriber list change together under the lock, so a new
+	// subscriber gets f either from the GOP or here, never twice.
+	s.deliverTo = append(s.deliverTo[:0], s.subs...)
 	s.mu.Unlock()
+	for i, sub := range s.deliverTo {
+		sub.deliver(f)
+		s.deliverTo[i] = nil
+	}
 	f.release()
 }
 

@@ -11,19 +11,31 @@ import (
 // errTooSlow ends a client that has fallen too far behind the live edge.
 var errTooSlow = errors.New("rtsp: client fell more than the eviction limit behind")
 
-// sink sends whole frames to one client over its transport.
+// sink sends whole frames to one client over its transport. Its two
+// methods are never called at the same time.
 type sink interface {
-	// writeFrames sends the frames' packets in order. An error ends the
-	// client.
+	// tryWrite sends f without waiting for the socket. It reports whether
+	// all of f went out; if not, the sink remembers how much did, and the
+	// next writeFrames, which starts with f, sends only the rest.
+	tryWrite(f *frame) (bool, error)
+	// writeFrames sends the frames' packets in order, waiting as needed.
+	// An error ends the client.
 	writeFrames(frames []*frame) error
 }
 
 // subscriber is one playing client's bounded backlog of frames and the
-// goroutine that drains it. The stream fills the backlog without ever
-// waiting; when it is full the client drops whole frames until the next
-// IDR, so its decoder never sees a frame with packets missing.
+// goroutine that drains it.
+//
+// The stream hands each frame to deliver, which never waits. While the
+// client keeps up, deliver writes the frame to the socket at once with a
+// non-blocking write, so steady streaming costs no goroutine switch per
+// client. When the socket is full, frames queue and the client's own
+// sender goroutine writes them, blocking as needed. When the backlog is
+// full the client drops whole frames until the next IDR, so its decoder
+// never gets a partial frame.
 type subscriber struct {
 	signal chan struct{} // one-slot wake-up for the sender
+	out    sink
 
 	mu       sync.Mutex
 	q        []*frame // ring of queued frames, len is a power of two
@@ -32,15 +44,17 @@ type subscriber struct {
 	maxBytes int
 	waitIDR  bool
 	stopped  bool
+	started  bool          // the reply that precedes the media has been sent
+	busy     bool          // someone is writing to out
 	first    chan struct{} // closed when the first frame is queued
 	firstSeq uint16
 	firstTS  uint32
 
 	cnt *counters
 
-	// Sender-only state.
-	lastTS   uint32
-	lastWall time.Time
+	// The last frame sent, for RTCP sender reports.
+	lastTS   atomic.Uint32
+	lastWall atomic.Int64 // unix nanoseconds; 0 before the first frame
 }
 
 // counters are a client's delivery figures, readable at any time. They
@@ -52,20 +66,70 @@ type counters struct {
 	framesDropped atomic.Uint64
 }
 
-// newSubscriber returns a subscriber whose backlog holds at most maxFrames
-// frames and maxBytes bytes of packets, counting into cnt.
-func newSubscriber(maxFrames, maxBytes int, cnt *counters) *subscriber {
+// newSubscriber returns a subscriber sending to out, whose backlog holds
+// at most maxFrames frames and maxBytes bytes of packets, counting into cnt.
+func newSubscriber(out sink, maxFrames, maxBytes int, cnt *counters) *subscriber {
 	size := 16
 	for size < maxFrames {
 		size *= 2
 	}
 	return &subscriber{
 		signal:   make(chan struct{}, 1),
+		out:      out,
 		q:        make([]*frame, size),
 		maxBytes: maxBytes,
 		waitIDR:  true,
 		first:    make(chan struct{}),
 		cnt:      cnt,
+	}
+}
+
+// deliver sends f at once if the client is idle and its socket has room,
+// and queues it otherwise. It never blocks on the network.
+func (s *subscriber) deliver(f *frame) {
+	s.mu.Lock()
+	if !s.started || s.busy || s.n > 0 || s.stopped || (s.waitIDR && !f.idr) {
+		s.mu.Unlock()
+		s.enqueue(f)
+		return
+	}
+	s.busy = true
+	s.waitIDR = false
+	s.mu.Unlock()
+
+	done, err := s.out.tryWrite(f)
+	if done && err == nil {
+		s.sent(f, 1, f.packets(), len(f.buf))
+	}
+	s.mu.Lock()
+	s.busy = false
+	if !done || err != nil {
+		// The rest of f waits at the head of the queue for the sender,
+		// which also reports the error, if any.
+		f.retain()
+		s.q[(s.head+s.n)&(len(s.q)-1)] = f
+		s.n++
+		s.bytes += len(f.buf)
+	}
+	s.mu.Unlock()
+	if !done || err != nil {
+		s.wake()
+	}
+}
+
+// sent counts frames that reached the socket; last is the last of them.
+func (s *subscriber) sent(last *frame, frames, packets, bytes int) {
+	s.lastTS.Store(last.ts)
+	s.lastWall.Store(last.wall.UnixNano())
+	s.cnt.framesSent.Add(uint64(frames))
+	s.cnt.packetsSent.Add(uint64(packets))
+	s.cnt.bytesSent.Add(uint64(bytes))
+}
+
+func (s *subscriber) wake() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
 	}
 }
 
@@ -100,10 +164,7 @@ func (s *subscriber) enqueue(f *frame) {
 		s.first = nil
 	}
 	s.mu.Unlock()
-	select {
-	case s.signal <- struct{}{}:
-	default:
-	}
+	s.wake()
 }
 
 // waitFirst waits until the first frame is queued and returns the sequence
@@ -124,7 +185,8 @@ func (s *subscriber) waitFirst(ctx context.Context) (seq uint16, ts uint32, err 
 	return s.firstSeq, s.firstTS, nil
 }
 
-// take moves up to cap(dst) queued frames into dst.
+// take moves up to cap(dst) queued frames into dst. While it returns
+// frames the subscriber is busy, so deliver does not write beside it.
 func (s *subscriber) take(dst []*frame) []*frame {
 	s.mu.Lock()
 	for s.n > 0 && len(dst) < cap(dst) {
@@ -136,6 +198,7 @@ func (s *subscriber) take(dst []*frame) []*frame {
 		s.bytes -= len(f.buf)
 		dst = append(dst, f)
 	}
+	s.busy = len(dst) > 0
 	s.mu.Unlock()
 	return dst
 }
@@ -155,11 +218,15 @@ func (s *subscriber) stop() {
 	s.mu.Unlock()
 }
 
-// run sends queued frames through out until ctx ends or out fails. A client
-// whose oldest unsent frame was captured more than evictAfter ago is ended
-// with errTooSlow. tick, if not nil, is called on every timer period (for
-// RTCP sender reports).
-func (s *subscriber) run(ctx context.Context, out sink, evictAfter time.Duration, period time.Duration, tick func()) error {
+// run sends queued frames until ctx ends or the sink fails. It first lets
+// deliver write directly. A client whose oldest unsent frame was captured
+// more than evictAfter ago is ended with errTooSlow. tick, if not nil, is
+// called every period (for RTCP sender reports).
+func (s *subscriber) run(ctx context.Context, evictAfter time.Duration, period time.Duration, tick func()) error {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
+	s.wake()
 	batch := make([]*frame, 0, 64)
 	var timer <-chan time.Time
 	if tick != nil && period > 0 {
@@ -185,18 +252,14 @@ func (s *subscriber) run(ctx context.Context, out sink, evictAfter time.Duration
 				releaseAll(batch)
 				return errTooSlow
 			}
-			err := out.writeFrames(batch)
+			err := s.out.writeFrames(batch)
 			if err == nil {
-				var pk, by uint64
+				pk, by := 0, 0
 				for _, f := range batch {
-					pk += uint64(f.packets())
-					by += uint64(len(f.buf))
+					pk += f.packets()
+					by += len(f.buf)
 				}
-				last := batch[len(batch)-1]
-				s.lastTS, s.lastWall = last.ts, last.wall
-				s.cnt.framesSent.Add(uint64(len(batch)))
-				s.cnt.packetsSent.Add(pk)
-				s.cnt.bytesSent.Add(by)
+				s.sent(batch[len(batch)-1], len(batch), pk, by)
 			}
 			releaseAll(batch)
 			if err != nil {
