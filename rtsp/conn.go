@@ -234,15 +234,24 @@ func requestPath(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func (c *conn) describe(ctx context.Context, req *message.Request, res *message.Response) {
+// requestStream returns the URL of a request and the stream it names, or
+// sets 400 or 404 and returns a nil stream.
+func (c *conn) requestStream(req *message.Request, res *message.Response) (*url.URL, *Stream) {
 	u, err := requestPath(req.URL)
 	if err != nil {
 		status(res, 400)
-		return
+		return nil, nil
 	}
-	st, _ := c.srv.stream(u.Path)
+	st := c.srv.stream(u.Path)
 	if st == nil {
 		status(res, 404)
+	}
+	return u, st
+}
+
+func (c *conn) describe(ctx context.Context, req *message.Request, res *message.Response) {
+	u, st := c.requestStream(req, res)
+	if st == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
@@ -297,14 +306,8 @@ func (c *conn) setSessionHeader(res *message.Response, ss *session) {
 }
 
 func (c *conn) setup(req *message.Request, res *message.Response) {
-	u, err := requestPath(req.URL)
-	if err != nil {
-		status(res, 400)
-		return
-	}
-	st, _ := c.srv.stream(u.Path)
+	u, st := c.requestStream(req, res)
 	if st == nil {
-		status(res, 404)
 		return
 	}
 	ts, err := headers.ParseTransports(req.Header.Get("Transport"))

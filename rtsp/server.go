@@ -344,23 +344,19 @@ func (s *Server) registerUDP(ss *session) {
 }
 
 // stream returns the stream for a request path, which may name the stream
-// itself or its track (path + "/trackID=0").
-func (s *Server) stream(path string) (st *Stream, track bool) {
-	if st := s.streams[path]; st != nil {
-		return st, false
-	}
+// itself, with or without a trailing slash, or its track
+// (path + "/trackID=0").
+func (s *Server) stream(path string) *Stream {
 	for len(path) > 1 && path[len(path)-1] == '/' {
 		path = path[:len(path)-1]
-		if st := s.streams[path]; st != nil {
-			return st, false
-		}
+	}
+	if st := s.streams[path]; st != nil {
+		return st
 	}
 	if i := lastSlash(path); i > 0 && path[i+1:] == trackControl {
-		if st := s.streams[path[:i]]; st != nil {
-			return st, true
-		}
+		return s.streams[path[:i]]
 	}
-	return nil, false
+	return nil
 }
 
 func lastSlash(s string) int {

@@ -331,17 +331,7 @@ func nalTypesOf(p []byte) []int {
 
 func TestPlayUDPWithSenderReportAndBye(t *testing.T) {
 	ts := startServer(t, Options{SenderReportInterval: 200 * time.Millisecond}, 20*time.Millisecond)
-	rtpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rtpConn.Close()
-	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
-	rtcpConn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
-	if err != nil {
-		t.Skipf("RTCP port %d busy", port+1)
-	}
-	defer rtcpConn.Close()
+	rtpConn, rtcpConn, port := udpPair(t)
 
 	c := dial(t, ts.addr)
 	res := c.do("SETUP", ts.url()+"/trackID=0", "Transport", fmt.Sprintf("RTP/AVP;unicast;client_port=%d-%d", port, port+1))
@@ -528,5 +518,68 @@ func TestSlowClientIsolated(t *testing.T) {
 	stalled.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.Copy(io.Discard, stalled.c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("stalled connection was not reset or closed: %v", err)
+	}
+}
+
+// udpPair binds two consecutive UDP ports on 127.0.0.1, as a client's RTP
+// and RTCP ports.
+func udpPair(t *testing.T) (rtpConn, rtcpConn *net.UDPConn, port int) {
+	t.Helper()
+	for range 50 {
+		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = a.LocalAddr().(*net.UDPAddr).Port
+		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
+		if err != nil {
+			a.Close()
+			continue
+		}
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, b, port
+	}
+	t.Fatal("no free pair of consecutive UDP ports")
+	return nil, nil, 0
+}
+
+// TestPauseAndResume checks that PAUSE stops the packets and a second PLAY
+// resumes on an IDR whose first packet RTP-Info names.
+func TestPauseAndResume(t *testing.T) {
+	ts := startServer(t, Options{}, 20*time.Millisecond)
+	c := dial(t, ts.addr)
+	res := c.do("SETUP", ts.url(), "Transport", "RTP/AVP/TCP;unicast;interleaved=2-3")
+	id := sessionID(t, res)
+	if res := c.do("PLAY", ts.url(), "Session", id); res.StatusCode != 200 {
+		t.Fatalf("PLAY status %d", res.StatusCode)
+	}
+	for range 10 {
+		if ch, _ := c.readRTP(); ch != 2 {
+			t.Fatalf("RTP on channel %d, want 2", ch)
+		}
+	}
+	if res := c.do("PAUSE", ts.url(), "Session", id); res.StatusCode != 200 {
+		t.Fatalf("PAUSE status %d", res.StatusCode)
+	}
+	// Nothing arrives while paused.
+	c.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, _, err := message.ReadInterleaved(c.br, nil); err == nil {
+		t.Fatal("RTP arrived after the PAUSE reply")
+	}
+	c.br.Reset(c.c)
+	res = c.do("PLAY", ts.url(), "Session", id)
+	if res.StatusCode != 200 {
+		t.Fatalf("second PLAY status %d", res.StatusCode)
+	}
+	var info headers.RTPInfo
+	if err := info.Unmarshal(res.Header.Get("RTP-Info")); err != nil {
+		t.Fatal(err)
+	}
+	_, p := c.readRTP()
+	if p.SequenceNumber != *info[0].SeqNum || p.Timestamp != *info[0].Timestamp {
+		t.Fatalf("first packet after resume seq %d ts %d, RTP-Info seq %d ts %d", p.SequenceNumber, p.Timestamp, *info[0].SeqNum, *info[0].Timestamp)
+	}
+	if types := nalTypesOf(p.Payload); len(types) == 0 || types[0] != 7 {
+		t.Fatalf("resumed on NAL types %v, want SPS first", types)
 	}
 }
