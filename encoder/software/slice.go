@@ -411,10 +411,3 @@ func (s *sliceCoder) nCChroma(mbx, mby, c, bx, by int) int {
 	}
 	return nC(nA, nB, availA, availB)
 }
-
-// interOrIntraMB codes a macroblock of a P slice as P_Skip, P_L0_16x16 or
-// Intra16x16, whichever predicts it best.
-func (s *sliceCoder) interOrIntraMB(mbx, mby int) {
-	// Filled in with the P-slice support.
-	s.intraMB(mbx, mby, 5)
-}
