@@ -3,8 +3,8 @@
 
 GO        ?= go
 BIN       ?= bin
-# Until the software encoder lands, `make run` replays a committed clip.
-SOURCE    ?= file:testdata/clip-720p25.h264
+# The live test pattern at 1280x720@30, through the software encoder.
+SOURCE    ?= testsrc
 RUN_FLAGS ?=
 FUZZTIME  ?= 10s
 export CGO_ENABLED = 0

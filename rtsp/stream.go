@@ -28,6 +28,7 @@ type Stream struct {
 	pool framePool
 
 	maxGOPBytes int
+	requestIDR  func()
 
 	mu      sync.Mutex
 	sps     []byte
@@ -55,9 +56,18 @@ type StreamOptions struct {
 	// new client is sent first so that it can show a picture at once.
 	// Default 4 MiB. With a longer GOP new clients wait for the next IDR.
 	MaxGOPBytes int
+	// RequestIDR, if set, asks the source for an IDR. A client that
+	// joins when the current GOP is older than JoinReplayLimit then waits
+	// for that fresh IDR instead of getting the old GOP replayed, so it
+	// starts at the live edge.
+	RequestIDR func()
 	// Logger receives the stream's log; default slog.Default().
 	Logger *slog.Logger
 }
+
+// JoinReplayLimit is how old the current GOP may be for a joining client
+// to get it replayed when the source can make an IDR on request.
+const JoinReplayLimit = 500 * time.Millisecond
 
 // NewStream returns a stream serving path from src.
 func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
@@ -66,6 +76,7 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 		src:         src,
 		log:         opts.Logger,
 		maxGOPBytes: opts.MaxGOPBytes,
+		requestIDR:  opts.RequestIDR,
 		ready:       make(chan struct{}),
 		pool:        framePool{max: 256},
 	}
@@ -240,8 +251,13 @@ func (s *Stream) parameterSets() (sps, pps []byte) {
 func (s *Stream) subscribe(sub *subscriber) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, f := range s.gop {
-		sub.enqueue(f)
+	if s.requestIDR != nil && (len(s.gop) == 0 || time.Since(s.gop[0].wall) > JoinReplayLimit) {
+		// Fresher to make a new IDR than to replay an old GOP.
+		s.requestIDR()
+	} else {
+		for _, f := range s.gop {
+			sub.enqueue(f)
+		}
 	}
 	s.subs = append(s.subs, sub)
 }

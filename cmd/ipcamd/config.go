@@ -26,6 +26,8 @@ type Config struct {
 	LogLevel string     `yaml:"log_level"`
 	RTSP     RTSPConfig `yaml:"rtsp"`
 	HTTP     HTTPConfig `yaml:"http"`
+	// Encoder configures the software H.264 encoder, used by testsrc.
+	Encoder EncoderConfig `yaml:"encoder"`
 	// Buffer is the size in bytes of the ring between the source and the
 	// streams.
 	Buffer int `yaml:"buffer"`
@@ -50,6 +52,18 @@ type RTSPConfig struct {
 	MaxSessions int `yaml:"max_sessions"`
 }
 
+// EncoderConfig configures the software H.264 encoder.
+type EncoderConfig struct {
+	// QP fixes the quantiser (1..51); 0 lets rate control aim at Bitrate.
+	QP int `yaml:"qp"`
+	// Bitrate is the target in bits per second.
+	Bitrate int `yaml:"bitrate"`
+	// IDRInterval is the time between IDR frames.
+	IDRInterval time.Duration `yaml:"idr_interval"`
+	// Slices per picture, encoded in parallel.
+	Slices int `yaml:"slices"`
+}
+
 // HTTPConfig configures the HTTP server.
 type HTTPConfig struct {
 	// Listen is the TCP address of the HTTP server.
@@ -71,7 +85,8 @@ func DefaultConfig() Config {
 			ClientBacklog:  4 << 20,
 			MaxSessions:    200,
 		},
-		HTTP: HTTPConfig{Listen: ":8080"},
+		HTTP:    HTTPConfig{Listen: ":8080"},
+		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1},
 	}
 }
 
@@ -145,6 +160,18 @@ func (c *Config) Validate() error {
 	}
 	if n := c.RTSP.MaxSessions; n < 1 {
 		return fmt.Errorf("rtsp.max_sessions: %d must be at least 1", n)
+	}
+	if q := c.Encoder.QP; q < 0 || q > 51 {
+		return fmt.Errorf("encoder.qp: %d must be 0 (rate control) or 1..51", q)
+	}
+	if b := c.Encoder.Bitrate; b < 50000 || b > 100000000 {
+		return fmt.Errorf("encoder.bitrate: %d must be between 50000 and 100000000", b)
+	}
+	if d := c.Encoder.IDRInterval; d < 100*time.Millisecond || d > time.Minute {
+		return fmt.Errorf("encoder.idr_interval: %v must be between 100ms and 1m", d)
+	}
+	if n := c.Encoder.Slices; n < 1 || n > 64 {
+		return fmt.Errorf("encoder.slices: %d must be between 1 and 64", n)
 	}
 	if b := c.Buffer; b < 256<<10 || b > 1<<30 {
 		return fmt.Errorf("buffer: %d must be between 262144 and 1073741824", b)

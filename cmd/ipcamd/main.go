@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/ipcamd/ipcamd/capture/file"
-	"github.com/ipcamd/ipcamd/h264"
+	"github.com/ipcamd/ipcamd/capture/testsrc"
 	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp"
 )
@@ -120,21 +120,48 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 
 // videoSource is what ipcamd needs from a capture source.
 type videoSource interface {
-	Run(ctx context.Context, w file.Writer) error
+	Run(ctx context.Context, w auWriter) error
 }
 
-func openSource(spec SourceSpec, log *slog.Logger) (videoSource, error) {
+// fileSource adapts a file replay to videoSource.
+type fileSource struct{ *file.Source }
+
+func (f fileSource) Run(ctx context.Context, w auWriter) error { return f.Source.Run(ctx, w) }
+
+// source is an opened video source, with what the rest of ipcamd may use
+// of it.
+type source struct {
+	videoSource
+	// requestIDR asks an encoder for an IDR; nil for sources that cannot.
+	requestIDR func()
+	// latest holds the latest raw frame, for snapshots; nil without one.
+	latest *testsrc.Latest
+	// noRaw says why there is no snapshot.
+	noRaw string
+}
+
+func openSource(cfg Config, log *slog.Logger) (*source, error) {
+	spec, _ := ParseSource(cfg.Source)
 	switch spec.Kind {
 	case "file":
-		return file.Open(spec.Path, file.Options{FrameRate: spec.FPS, Logger: log})
+		f, err := file.Open(spec.Path, file.Options{FrameRate: spec.FPS, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return &source{videoSource: fileSource{f}, noRaw: "the file source replays encoded H.264 and has no raw frames"}, nil
+	case "testsrc":
+		t, err := newTestsrc(spec, cfg.Encoder, log)
+		if err != nil {
+			return nil, err
+		}
+		return &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest}, nil
 	}
 	return nil, fmt.Errorf("source %q is not available in this build yet", spec.Kind)
 }
 
 // serve runs the whole pipeline until ctx ends.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	spec, _ := ParseSource(cfg.Source)
-	src, err := openSource(spec, log)
+	src, err := openSource(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -152,6 +179,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	stream := rtsp.NewStream(cfg.RTSP.Path, rb, rtsp.StreamOptions{
 		MaxPayload:  cfg.RTSP.MaxPayload,
 		MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
+		RequestIDR:  src.requestIDR,
 		Logger:      log,
 	})
 	srv := rtsp.NewServer(rtsp.Options{
@@ -162,7 +190,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		ServerName:     "ipcamd/" + versionString(),
 		Logger:         log,
 	}, stream)
-	hs := &http.Server{Handler: httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: httpHandler(src), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -240,16 +268,12 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 	return urls
 }
 
-// httpHandler serves the HTTP side; for now it only answers a health check.
-func httpHandler() http.Handler {
+// httpHandler serves the HTTP side: a health check and snapshots.
+func httpHandler(src *source) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /snapshot.jpg", snapshotHandler(src.latest, src.noRaw))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	return mux
 }
-
-// Compile-time check that the ring is a valid sink for sources.
-var _ interface {
-	WriteAccessUnit(*h264.AccessUnit) error
-} = (*ring.Ring)(nil)

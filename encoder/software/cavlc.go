@@ -7,6 +7,16 @@ package software
 // more are rejected. libavcodec rejects level_prefix > 25+3 as well.
 const cavlcMaxLevelPrefix = 28
 
+// cavlcBaselineMaxLevel is the largest level magnitude that is coded with
+// level_prefix <= 15 whatever the suffixLength and trailing ones: with
+// suffixLength 0, level_prefix 15 reaches levelCode 30 + 4095 = 4125, that is
+// +2063 or -2063. The NOTE in 9.2.2.1 (and A.2.1, A.2.1.1) limits
+// level_prefix to 15 in Baseline, Constrained Baseline, Main and Extended
+// streams, so a conforming encoder clamps its levels to this magnitude when
+// it quantises (before reconstruction, so that it stays in step with the
+// decoder). Larger levels only occur at a low QP, mostly for Intra16x16 DC.
+const cavlcBaselineMaxLevel = 2063
+
 // writeResidualBlock writes residual_block_cavlc() for one block.
 //
 // coeffs holds the block's levels in scan (zig-zag) order and
@@ -20,10 +30,11 @@ const cavlcMaxLevelPrefix = 28
 // It returns TotalCoeff(coeff_token), which the caller keeps to derive nC for
 // the neighbouring blocks.
 //
-// Level magnitudes up to about 2^25 can be coded; level_prefix exceeds 15,
-// which only the High profiles allow, only for magnitudes above about 2000
-// (the exact bound depends on suffixLength). It panics on a larger level or an
-// unsupported nC or block length, both programming errors.
+// Level magnitudes up to about 2^25 can be coded. level_prefix exceeds 15,
+// which Constrained Baseline does not allow, only for magnitudes above
+// cavlcBaselineMaxLevel (2063 to 2528 depending on suffixLength); libavcodec
+// decodes those too. It panics on a level too large to code or on an
+// unsupported nC or block length, all programming errors.
 func writeResidualBlock(w *bitWriter, coeffs []int32, nC int) int {
 	maxNumCoeff := len(coeffs)
 	switch {

@@ -1,9 +1,13 @@
 package software
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +17,8 @@ import (
 type cavlcBitReader struct {
 	buf []byte
 	pos int // in bits
+
+	maxLevelPrefix int // the largest level_prefix read
 }
 
 var errCAVLCEOF = errors.New("cavlc: read past the end")
@@ -121,6 +127,7 @@ func decodeResidualBlockCAVLC(r *cavlcBitReader, maxNumCoeff, nC int) ([]int32, 
 			}
 			levelPrefix++
 		}
+		r.maxLevelPrefix = max(r.maxLevelPrefix, levelPrefix)
 		if levelPrefix > cavlcMaxLevelPrefix {
 			return nil, 0, fmt.Errorf("level_prefix %d", levelPrefix)
 		}
@@ -430,6 +437,62 @@ func TestCAVLCLevelBoundaries(t *testing.T) {
 	}
 }
 
+// TestCAVLCBaselineMaxLevel checks that levels up to cavlcBaselineMaxLevel
+// never need level_prefix > 15, the Baseline limit, and that one more does
+// in some context.
+func TestCAVLCBaselineMaxLevel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	w := &bitWriter{}
+	decode := func(blocks []cavlcBlock) int {
+		w.reset()
+		for _, b := range blocks {
+			writeResidualBlock(w, b.coeffs, b.nC)
+		}
+		w.trailing()
+		r := &cavlcBitReader{buf: w.bytes()}
+		for _, b := range blocks {
+			got, _, err := decodeResidualBlockCAVLC(r, len(b.coeffs), b.nC)
+			if err != nil || !slices.Equal(got, b.coeffs) {
+				t.Fatalf("%v nC %d: decoded %v, %v", b.coeffs, b.nC, got, err)
+			}
+		}
+		return r.maxLevelPrefix
+	}
+	for range 20000 {
+		b := randomCAVLCBlock(rng, randomCAVLCnC(rng))
+		for i, c := range b.coeffs {
+			if cavlcAbs(c) > cavlcBaselineMaxLevel {
+				b.coeffs[i] = cavlcBaselineMaxLevel - rng.Int32N(3)
+				if c < 0 {
+					b.coeffs[i] = -b.coeffs[i]
+				}
+			}
+		}
+		if p := decode([]cavlcBlock{b}); p > 15 {
+			t.Fatalf("%v nC %d: level_prefix %d", b.coeffs, b.nC, p)
+		}
+	}
+	// Every position of the largest levels, after 0 to 3 trailing ones.
+	for _, v := range []int32{cavlcBaselineMaxLevel, -cavlcBaselineMaxLevel} {
+		for t1 := range 4 {
+			for n := range 16 - t1 {
+				c := make([]int32, 16)
+				c[n] = v
+				for i := range t1 {
+					c[15-i] = -1
+				}
+				if p := decode([]cavlcBlock{{c, 0}}); p > 15 {
+					t.Fatalf("%v: level_prefix %d", c, p)
+				}
+			}
+		}
+	}
+	// 2064 after three trailing ones has suffixLength 0 and levelCode 4126.
+	if p := decode([]cavlcBlock{{append([]int32{cavlcBaselineMaxLevel + 1, 1, 1, 1}, make([]int32, 12)...), 0}}); p != 16 {
+		t.Errorf("level %d: level_prefix %d, want 16", cavlcBaselineMaxLevel+1, p)
+	}
+}
+
 // cavlcBits returns the bits written by write as a string of 0 and 1.
 func cavlcBits(write func(w *bitWriter)) string {
 	w := &bitWriter{}
@@ -682,8 +745,8 @@ func TestCAVLCAllocs(t *testing.T) {
 }
 
 // cavlcBlockFromBytes builds a block from fuzz input: the first byte selects
-// nC and the block size, then each coefficient takes one byte, or three for
-// a 16-bit level.
+// nC and the block size, then each coefficient takes one byte, or four for
+// a 24-bit level.
 func cavlcBlockFromBytes(data []byte) (cavlcBlock, bool) {
 	if len(data) == 0 {
 		return cavlcBlock{}, false
@@ -708,10 +771,10 @@ func cavlcBlockFromBytes(data []byte) (cavlcBlock, bool) {
 			coeffs[i] = 1 - 2*int32(b>>7)
 		case 2:
 			coeffs[i] = int32(int8(b)) >> 2
-		case 3:
-			if len(data) >= 2 {
-				coeffs[i] = int32(int16(uint16(data[0])<<8 | uint16(data[1])))
-				data = data[2:]
+		case 3: // a signed 24-bit level
+			if len(data) >= 3 {
+				coeffs[i] = int32(uint32(data[0])<<24|uint32(data[1])<<16|uint32(data[2])<<8) >> 8
+				data = data[3:]
 			}
 		}
 	}
@@ -720,8 +783,8 @@ func cavlcBlockFromBytes(data []byte) (cavlcBlock, bool) {
 
 func FuzzCAVLC(f *testing.F) {
 	f.Add([]byte{0x00, 0, 0x01, 0x81, 0, 0x05, 0x01})
-	f.Add([]byte{0x08, 0x03, 0x80, 0x00, 0x03, 0x7f, 0xff, 0x81, 0x81})
-	f.Add([]byte{0x13, 0xff, 0xfe, 0xfd, 0x03, 0x4e, 0x20, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01})
+	f.Add([]byte{0x08, 0x03, 0x80, 0x00, 0x00, 0x03, 0x7f, 0xff, 0xff, 0x81, 0x81})
+	f.Add([]byte{0x13, 0xff, 0xfe, 0xfd, 0x03, 0x00, 0x4e, 0x20, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01})
 	w := &bitWriter{}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var blocks []cavlcBlock
@@ -733,4 +796,185 @@ func FuzzCAVLC(f *testing.F) {
 		}
 		roundTripCAVLC(t, w, blocks)
 	})
+}
+
+// cavlcNAL returns the RBSP in w with its trailing bits as an Annex B NAL
+// unit with emulation prevention.
+func cavlcNAL(hdr byte, w *bitWriter) []byte {
+	w.trailing()
+	out := []byte{0, 0, 0, 1, hdr}
+	zeros := 0
+	for _, b := range w.bytes() {
+		if zeros >= 2 && b <= 3 {
+			out = append(out, 3)
+			zeros = 0
+		}
+		out = append(out, b)
+		if b == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+	}
+	return out
+}
+
+// cavlcTestStream returns a Constrained Baseline stream of IDR pictures of
+// mbW x mbH macroblocks, each an I_16x16_2_2_1 macroblock (DC prediction,
+// all luma AC and chroma DC and AC coded) with random residual levels, so
+// that every block of the stream goes through writeResidualBlock with the
+// nC of 9.2.1.
+func cavlcTestStream(rng *rand.Rand, mbW, mbH, pictures int, big bool) []byte {
+	w := &bitWriter{}
+	// seq_parameter_set_rbsp()
+	w.u(8, 66)   // profile_idc: Baseline
+	w.u(8, 0xc0) // constraint_set0_flag, constraint_set1_flag: Constrained Baseline
+	w.u(8, 30)   // level_idc
+	w.ue(0)      // seq_parameter_set_id
+	w.ue(0)      // log2_max_frame_num_minus4
+	w.ue(2)      // pic_order_cnt_type
+	w.ue(1)      // max_num_ref_frames
+	w.flag(false)
+	w.ue(uint32(mbW - 1))
+	w.ue(uint32(mbH - 1))
+	w.flag(true)  // frame_mbs_only_flag
+	w.flag(true)  // direct_8x8_inference_flag
+	w.flag(false) // frame_cropping_flag
+	w.flag(false) // vui_parameters_present_flag
+	out := cavlcNAL(0x67, w)
+	// pic_parameter_set_rbsp()
+	w.reset()
+	w.ue(0)       // pic_parameter_set_id
+	w.ue(0)       // seq_parameter_set_id
+	w.flag(false) // entropy_coding_mode_flag: CAVLC
+	w.flag(false) // bottom_field_pic_order_in_frame_present_flag
+	w.ue(0)       // num_slice_groups_minus1
+	w.ue(0)       // num_ref_idx_l0_default_active_minus1
+	w.ue(0)       // num_ref_idx_l1_default_active_minus1
+	w.flag(false) // weighted_pred_flag
+	w.u(2, 0)     // weighted_bipred_idc
+	w.se(0)       // pic_init_qp_minus26
+	w.se(0)       // pic_init_qs_minus26
+	w.se(0)       // chroma_qp_index_offset
+	w.flag(true)  // deblocking_filter_control_present_flag
+	w.flag(false) // constrained_intra_pred_flag
+	w.flag(false) // redundant_pic_cnt_present_flag
+	out = append(out, cavlcNAL(0x68, w)...)
+
+	level := func() int32 {
+		v := int32(1)
+		switch k := rng.IntN(10); {
+		case k < 5:
+		case k < 8:
+			v += rng.Int32N(10)
+		default:
+			v += rng.Int32N(100)
+		}
+		if big && rng.IntN(30) == 0 {
+			v = 1 + rng.Int32N(1<<(4+rng.IntN(13)))
+		}
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	}
+	block := func(c []int32) []int32 {
+		clear(c)
+		n := rng.IntN(len(c) + 1)
+		if rng.IntN(6) == 0 {
+			n = len(c)
+		}
+		for _, p := range rng.Perm(len(c))[:n] {
+			c[p] = level()
+		}
+		return c
+	}
+	// nC of 9.2.1 from the TotalCoeff of the blocks to the left and above,
+	// in a grid of blocks over the picture, all in one slice.
+	nCOf := func(grid []int, stride, x, y int) int {
+		switch {
+		case x > 0 && y > 0:
+			return (grid[y*stride+x-1] + grid[(y-1)*stride+x] + 1) >> 1
+		case x > 0:
+			return grid[y*stride+x-1]
+		case y > 0:
+			return grid[(y-1)*stride+x]
+		}
+		return 0
+	}
+	var c16 [16]int32
+	var c15 [15]int32
+	var c4 [4]int32
+	for pic := range pictures {
+		w.reset()
+		w.ue(0)               // first_mb_in_slice
+		w.ue(7)               // slice_type: I
+		w.ue(0)               // pic_parameter_set_id
+		w.u(4, 0)             // frame_num
+		w.ue(uint32(pic % 2)) // idr_pic_id
+		w.flag(false)         // no_output_of_prior_pics_flag
+		w.flag(false)         // long_term_reference_flag
+		w.se(0)               // slice_qp_delta
+		w.ue(1)               // disable_deblocking_filter_idc
+		// TotalCoeff of the Intra16x16ACLevel and chroma AC blocks.
+		luma := make([]int, 4*mbW*4*mbH)
+		chroma := [2][]int{make([]int, 2*mbW*2*mbH), make([]int, 2*mbW*2*mbH)}
+		for my := range mbH {
+			for mx := range mbW {
+				w.ue(23) // mb_type I_16x16_2_2_1
+				w.ue(0)  // intra_chroma_pred_mode: DC
+				w.se(0)  // mb_qp_delta
+				// Intra16x16DCLevel takes nC of luma4x4BlkIdx 0.
+				writeResidualBlock(w, block(c16[:]), nCOf(luma, 4*mbW, 4*mx, 4*my))
+				for blk := range 16 {
+					x := 4*mx + blk%2 + 2*(blk/4%2)
+					y := 4*my + blk%4/2 + 2*(blk/8)
+					luma[y*4*mbW+x] = writeResidualBlock(w, block(c15[:]), nCOf(luma, 4*mbW, x, y))
+				}
+				for range 2 {
+					writeResidualBlock(w, block(c4[:]), -1)
+				}
+				for c := range 2 {
+					for blk := range 4 {
+						x, y := 2*mx+blk%2, 2*my+blk/2
+						chroma[c][y*2*mbW+x] = writeResidualBlock(w, block(c15[:]), nCOf(chroma[c], 2*mbW, x, y))
+					}
+				}
+			}
+		}
+		out = append(out, cavlcNAL(0x65, w)...)
+	}
+	return out
+}
+
+// TestCAVLCFFmpeg has ffmpeg decode streams of random residual blocks with
+// error detection that fails on any parse error and on bits left over at
+// the end of a slice.
+func TestCAVLCFFmpeg(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal("ffmpeg not found: run e2e/install-peers.sh (make test does)")
+	}
+	const mbW, mbH, pictures = 11, 9, 4
+	rng := rand.New(rand.NewPCG(5, 6))
+	dir := t.TempDir()
+	for i, big := range []bool{false, true, false, true} {
+		in := filepath.Join(dir, fmt.Sprintf("s%d.264", i))
+		if err := os.WriteFile(in, cavlcTestStream(rng, mbW, mbH, pictures, big), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+			"-err_detect", "explode+aggressive+bitstream", "-i", in, "-f", "rawvideo", "-")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Fatalf("stream %d: ffmpeg: %v\n%s", i, err, stderr.Bytes())
+		}
+		if want := pictures * mbW * mbH * 384; stdout.Len() != want {
+			t.Fatalf("stream %d: ffmpeg decoded %d bytes, want %d", i, stdout.Len(), want)
+		}
+	}
 }

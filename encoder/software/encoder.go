@@ -56,6 +56,8 @@ type Encoder struct {
 	opts          Options
 
 	src, rec, ref picture
+	prev          picture // the previous source picture
+	ends          []int
 	mbs           []mbInfo
 	slices        []*sliceCoder
 	frame         int // frames since the last IDR
@@ -123,6 +125,7 @@ func New(opts Options) (*Encoder, error) {
 	opts.Slices = min(opts.Slices, e.mbH)
 	e.opts = opts
 	e.src = newPicture(e.mbW, e.mbH)
+	e.prev = newPicture(e.mbW, e.mbH)
 	e.rec = newPicture(e.mbW, e.mbH)
 	e.ref = newPicture(e.mbW, e.mbH)
 	e.mbs = make([]mbInfo, e.mbW*e.mbH)
@@ -184,7 +187,7 @@ func (e *Encoder) Encode(f *Frame) (nalus [][]byte, idr bool, err error) {
 	if idr {
 		hdr = 0x65 // nal_ref_idc 3, IDR slice
 	}
-	ends := []int{}
+	ends := e.ends[:0]
 	if idr {
 		ends = append(ends, len(e.sps), len(e.sps)+len(e.pps))
 	}
@@ -193,6 +196,7 @@ func (e *Encoder) Encode(f *Frame) (nalus [][]byte, idr bool, err error) {
 		ends = append(ends, len(e.out))
 		bits += 8 * len(s.bw.bytes())
 	}
+	e.ends = ends
 	start := 0
 	for _, end := range ends {
 		e.nalus = append(e.nalus, e.out[start:end])
@@ -246,6 +250,7 @@ func (e *Encoder) load(f *Frame) error {
 	default:
 		return fmt.Errorf("software encoder: unknown format %d", f.Format)
 	}
+	e.src, e.prev = e.prev, e.src
 	p := &e.src
 	for y := range e.mbH * 16 {
 		sy := min(y, f.Height-1)

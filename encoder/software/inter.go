@@ -90,6 +90,14 @@ func (s *sliceCoder) predictChromaMC(mbx, mby int, v mv) {
 	w, h := e.mbW*8, e.mbH*8
 	xf, yf := int32(v.x&7), int32(v.y&7)
 	x0, y0 := mbx*8+int(v.x>>3), mby*8+int(v.y>>3)
+	if xf == 0 && yf == 0 && x0 >= 0 && y0 >= 0 && x0+8 <= w && y0+8 <= h {
+		for c, ref := range [2][]uint8{e.ref.u, e.ref.v} {
+			for y := range 8 {
+				copy(s.predC[c][y*8:y*8+8], ref[(y0+y)*w+x0:])
+			}
+		}
+		return
+	}
 	for c, ref := range [2][]uint8{e.ref.u, e.ref.v} {
 		for y := range 8 {
 			ya := min(max(y0+y, 0), h-1)
@@ -206,15 +214,13 @@ func (s *sliceCoder) interOrIntraMB(mbx, mby int) {
 	mb := &e.mbs[mby*e.mbW+mbx]
 	pred, skipMV := s.predictMV(mbx, mby)
 
-	// A static macroblock: the skip vector predicts it exactly.
-	if skipMV.x&3 == 0 && skipMV.y&3 == 0 {
-		if s.sadAt(mbx, mby, int(skipMV.x>>2), int(skipMV.y>>2), 1) == 0 {
-			s.predictChromaMC(mbx, mby, skipMV)
-			if s.chromaSAD(mbx, mby) == 0 {
-				s.skipMB(mbx, mby, skipMV)
-				return
-			}
-		}
+	// A static macroblock, the common case of a fixed camera: nothing
+	// changed since the reference, and the skip vector is zero.
+	if skipMV == (mv{}) && s.unchanged(mbx, mby) {
+		s.copyRefMB(mbx, mby)
+		mb.mvx, mb.mvy = 0, 0
+		s.skip++
+		return
 	}
 
 	v, sad := s.search(mbx, mby, pred, skipMV)
@@ -254,6 +260,46 @@ func (s *sliceCoder) interOrIntraMB(mbx, mby int) {
 		}
 	}
 	s.writeChroma(mbx, mby, cbp>>4)
+}
+
+// unchanged reports whether the source macroblock equals the same
+// macroblock of the previous source picture, in all three planes. Coding
+// it as a zero-vector P_Skip then keeps the picture the decoder already
+// shows there.
+func (s *sliceCoder) unchanged(mbx, mby int) bool {
+	e := s.e
+	o := mby*16*e.src.ys + mbx*16
+	for y := range 16 {
+		i := o + y*e.src.ys
+		if string(e.src.y[i:i+16]) != string(e.prev.y[i:i+16]) {
+			return false
+		}
+	}
+	o = mby*8*e.src.cs + mbx*8
+	for y := range 8 {
+		i := o + y*e.src.cs
+		if string(e.src.u[i:i+8]) != string(e.prev.u[i:i+8]) || string(e.src.v[i:i+8]) != string(e.prev.v[i:i+8]) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyRefMB copies the co-located reference macroblock into the
+// reconstruction: the decoding of a P_Skip with a zero vector.
+func (s *sliceCoder) copyRefMB(mbx, mby int) {
+	e := s.e
+	o := mby*16*e.rec.ys + mbx*16
+	for y := range 16 {
+		i := o + y*e.rec.ys
+		copy(e.rec.y[i:i+16], e.ref.y[i:i+16])
+	}
+	o = mby*8*e.rec.cs + mbx*8
+	for y := range 8 {
+		i := o + y*e.rec.cs
+		copy(e.rec.u[i:i+8], e.ref.u[i:i+8])
+		copy(e.rec.v[i:i+8], e.ref.v[i:i+8])
+	}
 }
 
 // skipMB records a P_Skip macroblock and copies its prediction into the

@@ -88,8 +88,11 @@ func absInt32(x int32) int32 {
 	return x
 }
 
+// quant1 quantises one coefficient. Levels are clamped to what Baseline
+// CAVLC can code without level_prefix above 15 (9.2.2.1), which only
+// matters at very low QP.
 func quant1(w, mf, f int32, qbits uint) int32 {
-	l := (absInt32(w)*mf + f) >> qbits
+	l := min((absInt32(w)*mf+f)>>qbits, cavlcBaselineMaxLevel)
 	if w < 0 {
 		return -l
 	}
