@@ -65,6 +65,7 @@ type Encoder struct {
 	idrID         uint32
 	forceIDR      atomic.Bool
 	rc            rateControl
+	wg            sync.WaitGroup // slices in flight
 
 	sps, pps []byte
 	out      []byte
@@ -166,15 +167,7 @@ func (e *Encoder) Encode(f *Frame) (nalus [][]byte, idr bool, err error) {
 		e.frame, e.frameNum = 0, 0
 	}
 	qp := e.rc.qp(idr)
-	var wg sync.WaitGroup
-	for _, s := range e.slices {
-		if len(e.slices) == 1 {
-			s.encode(idr, qp)
-			continue
-		}
-		wg.Go(func() { s.encode(idr, qp) })
-	}
-	wg.Wait()
+	e.encodeSlices(idr, qp)
 
 	e.out = e.out[:0]
 	e.nalus = e.nalus[:0]
@@ -210,6 +203,18 @@ func (e *Encoder) Encode(f *Frame) (nalus [][]byte, idr bool, err error) {
 		e.idrID = (e.idrID + 1) % 65536
 	}
 	return e.nalus, idr, nil
+}
+
+// encodeSlices encodes every slice, in parallel when there are several.
+func (e *Encoder) encodeSlices(idr bool, qp int) {
+	if len(e.slices) == 1 {
+		e.slices[0].encode(idr, qp)
+		return
+	}
+	for _, s := range e.slices {
+		e.wg.Go(func() { s.encode(idr, qp) })
+	}
+	e.wg.Wait()
 }
 
 // Reconstruction returns the decoded picture of the last encoded frame, as

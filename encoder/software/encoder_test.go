@@ -140,3 +140,117 @@ func TestDecodesExactly(t *testing.T) {
 		})
 	}
 }
+
+// lumaPSNR compares the Y planes of two I420 sequences of w x h frames.
+func lumaPSNR(a, b []byte, w, h int) float64 {
+	size := w * h * 3 / 2
+	var ya, yb []byte
+	for i := 0; i+size <= len(a); i += size {
+		ya = append(ya, a[i:i+w*h]...)
+		yb = append(yb, b[i:i+w*h]...)
+	}
+	return psnr(ya, yb)
+}
+
+// TestQualityAtQP26 checks the quality bar of the issue: at QP 26 moving,
+// natural-looking clips decode at 38 dB luma PSNR or better.
+func TestQualityAtQP26(t *testing.T) {
+	const w, h = 640, 360
+	for _, clip := range []string{"testsrc2", "mandelbrot"} {
+		t.Run(clip, func(t *testing.T) {
+			frames := rawClip(t, clip, w, h, 30)
+			stream, _ := encodeClip(t, Options{Width: w, Height: h, QP: 26}, frames)
+			dec := decode(t, stream)
+			var src []byte
+			for _, f := range frames {
+				src = append(src, f...)
+			}
+			p := lumaPSNR(src, dec, w, h)
+			t.Logf("QP 26: %.2f dB luma PSNR, %d kbit/s at 30 fps", p, len(stream)*8*30/len(frames)/1000)
+			if p < 38 {
+				t.Fatalf("luma PSNR %.2f dB at QP 26, want at least 38", p)
+			}
+		})
+	}
+}
+
+// TestNV12MatchesI420 feeds the same picture as NV12 and as I420.
+func TestNV12MatchesI420(t *testing.T) {
+	const w, h = 96, 64
+	frames := rawClip(t, "testsrc2", w, h, 3)
+	encode := func(nv12 bool) []byte {
+		e, err := New(Options{Width: w, Height: h, QP: 28})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		for _, f := range frames {
+			in := i420(f, w, h)
+			if nv12 {
+				uv := make([]byte, w*h/2)
+				for i := range w * h / 4 {
+					uv[2*i], uv[2*i+1] = in.U[i], in.V[i]
+				}
+				in = &Frame{Format: NV12, Width: w, Height: h, Y: in.Y, U: uv}
+			}
+			nalus, _, err := e.Encode(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range nalus {
+				out = append(out, n...)
+			}
+		}
+		return out
+	}
+	if !bytes.Equal(encode(false), encode(true)) {
+		t.Fatal("NV12 input encodes differently from the same picture in I420")
+	}
+}
+
+// TestIDRs checks the IDR period and IDR on request.
+func TestIDRs(t *testing.T) {
+	const w, h = 64, 48
+	frames := rawClip(t, "testsrc2", w, h, 12)
+	e, err := New(Options{Width: w, Height: h, QP: 30, IDRInterval: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for i, f := range frames {
+		if i == 7 {
+			e.RequestIDR()
+		}
+		nalus, idr, err := e.Encode(i420(f, w, h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, idr)
+		if idr && (len(nalus) < 3 || nalus[0][0]&0x1f != 7 || nalus[1][0]&0x1f != 8 || nalus[2][0]&0x1f != 5) {
+			t.Fatalf("frame %d: IDR without SPS, PPS, IDR slice", i)
+		}
+		if !idr && nalus[0][0]&0x1f != 1 {
+			t.Fatalf("frame %d: NAL type %d, want a non-IDR slice", i, nalus[0][0]&0x1f)
+		}
+	}
+	want := []bool{true, false, false, false, false, true, false, true, false, false, false, false}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("IDR pattern %v, want %v", got, want)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	if _, err := New(Options{Width: 15, Height: 16}); err == nil {
+		t.Error("odd width accepted")
+	}
+	if _, err := New(Options{Width: 16, Height: 16, QP: 52}); err == nil {
+		t.Error("QP 52 accepted")
+	}
+	e, _ := New(Options{Width: 32, Height: 32})
+	if _, _, err := e.Encode(&Frame{Width: 32, Height: 32, Y: make([]byte, 10)}); err == nil {
+		t.Error("short Y plane accepted")
+	}
+	if _, _, err := e.Encode(&Frame{Width: 64, Height: 32}); err == nil {
+		t.Error("wrong size accepted")
+	}
+}
