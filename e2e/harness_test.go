@@ -251,6 +251,9 @@ type serverOptions struct {
 	// works that way; gst-rtsp-server then serves a shared media (whose
 	// clients join mid-GOP) instead of one pipeline per client.
 	FanOut bool
+	// Source is ipcamd's -source; empty means the committed clip, and
+	// "default" passes no -source at all (the live test pattern).
+	Source string
 }
 
 // server is one running instance of the server under test.
@@ -258,6 +261,7 @@ type server struct {
 	Kind string
 	Addr string // RTSP host:port
 	URL  string // stream URL
+	HTTP string // ipcamd's HTTP base URL
 
 	cmd     *exec.Cmd
 	logPath string
@@ -291,17 +295,25 @@ var errNoRetry = errors.New("not retried")
 func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, error) {
 	dir := t.TempDir()
 	rtspPort := freePort(t)
+	httpPort := 0
 	var cmd *exec.Cmd
 	switch serverKind {
 	case kindIpcamd:
 		if buildErr != nil {
 			return nil, fmt.Errorf("%w: building ./cmd/ipcamd failed: %v\n%s", errNoRetry, buildErr, tail(buildOut, 40))
 		}
+		httpPort = freePort(t)
 		args := []string{
-			"-source", "file:" + clipPath,
 			"-rtsp", fmt.Sprintf("127.0.0.1:%d", rtspPort),
-			"-http", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			"-http", fmt.Sprintf("127.0.0.1:%d", httpPort),
 			"-log-level", "debug",
+		}
+		switch opts.Source {
+		case "":
+			args = append(args, "-source", "file:"+clipPath)
+		case "default":
+		default:
+			args = append(args, "-source", opts.Source)
 		}
 		if opts.SessionTimeout > 0 {
 			cfg := filepath.Join(dir, "ipcamd.yaml")
@@ -343,6 +355,7 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		Kind:    serverKind,
 		Addr:    fmt.Sprintf("127.0.0.1:%d", rtspPort),
 		URL:     fmt.Sprintf("rtsp://127.0.0.1:%d/main", rtspPort),
+		HTTP:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 		cmd:     cmd,
 		logPath: logPath,
 		done:    make(chan struct{}),
