@@ -2,6 +2,10 @@
 # first-frame.sh: time from starting a player to its first decoded picture,
 # for ipcamd and the two peer servers, all fed the same looping clip.
 #
+# ipcamd-testsrc is ipcamd's default live pattern through its software
+# encoder, which makes an IDR for a joining client (the others replay the
+# clip, where no IDR can be made).
+#
 # For each server it runs `ffmpeg -rtsp_transport tcp -i URL -frames:v 1
 # -f null -` ROUNDS times, at scattered points of the GOP, and reports the
 # median and the worst wall time. ffmpeg's h264 decoder outputs nothing
@@ -15,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROUNDS=${ROUNDS:-12}
-SERVERS=${SERVERS:-gst,gortsplib,ipcamd}
+SERVERS=${SERVERS:-gst,gortsplib,ipcamd,ipcamd-testsrc}
 CLIP=${CLIP:-$ROOT/testdata/clip-720p25.h264}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT/bin"
@@ -41,6 +45,9 @@ start() {
 	ipcamd)
 		"$OUT/bin/ipcamd" -source "file:$CLIP" -rtsp 127.0.0.1:18656 -http 127.0.0.1:18680 -log-level warn >"$OUT/ipcamd.log" 2>&1 &
 		pids+=($!); URL=rtsp://127.0.0.1:18656/main; wait_port 18656 ;;
+	ipcamd-testsrc)
+		"$OUT/bin/ipcamd" -rtsp 127.0.0.1:18657 -http 127.0.0.1:18681 -log-level warn >"$OUT/ipcamd-testsrc.log" 2>&1 &
+		pids+=($!); URL=rtsp://127.0.0.1:18657/main; wait_port 18657 ;;
 	gst)
 		/usr/bin/python3 bench/peers/gst_rtsp_server.py 18654 "$CLIP" 127.0.0.1 25 >"$OUT/gst.log" 2>&1 &
 		pids+=($!); URL=rtsp://127.0.0.1:18654/main; wait_port 18654 ;;

@@ -14,12 +14,18 @@
 //
 // # Joining and slow clients
 //
-// The stream keeps the frames of the current GOP, from its IDR on (bounded
-// by StreamOptions.MaxGOPBytes). A client that starts playing gets that GOP
-// first, so its decoder shows a picture at once instead of waiting up to a
-// GOP for the next IDR; RTP-Info names the first packet of that IDR. The
-// client starts up to one GOP behind live, which players absorb in their
-// jitter buffer.
+// A new client starts on an IDR, so its decoder shows a picture at once.
+// Where the IDR comes from depends on the source:
+//
+//   - A source that can make an IDR on request (StreamOptions.RequestIDR,
+//     such as the software encoder) is asked for one when the current GOP
+//     is older than [JoinReplayLimit], and the client starts on it: at the
+//     live edge, within about a frame.
+//   - Otherwise, or when the GOP is younger than that, the stream replays
+//     the frames of the current GOP from its IDR on (bounded by
+//     StreamOptions.MaxGOPBytes). RTP-Info names the first packet of that
+//     IDR. The client starts up to one GOP behind live, which players
+//     absorb in their jitter buffer.
 //
 // Every client has its own bounded backlog (Options.ClientBacklog) and its
 // own sender goroutine. The stream never waits for a client: when a
