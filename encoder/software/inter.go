@@ -338,13 +338,7 @@ func (s *sliceCoder) interResidual(mbx, mby int) int {
 	cbp := 0
 	for rb := range 16 {
 		bx, by := rb%4, rb/4
-		var w [16]int32
-		for y := range 4 {
-			for x := range 4 {
-				w[y*4+x] = int32(src[(by*4+y)*e.src.ys+bx*4+x]) - int32(s.pred[(by*4+y)*16+bx*4+x])
-			}
-		}
-		fdct4(&w)
+		w := s.lumaCoefs(src, e.src.ys, bx, by)
 		s.lumaNZ[rb] = s.qy.quantAC(&w, &s.lumaLv[rb], 0, false)
 		if s.lumaNZ[rb] > 0 {
 			cbp |= 1 << ((by/2)*2 + bx/2)

@@ -31,6 +31,18 @@ type neighbours struct {
 	hasTop, hasLeft bool
 }
 
+// at returns the neighbour sample p[x, y], where x or y is -1.
+func (n *neighbours) at(x, y int) int32 {
+	switch {
+	case x == -1 && y == -1:
+		return int32(n.corner)
+	case y == -1:
+		return int32(n.top[x])
+	default:
+		return int32(n.left[y])
+	}
+}
+
 // predict16 writes the Intra16x16 prediction of mode into pred (raster
 // 16x16). The caller checks that the mode's neighbours are available.
 func predict16(n *neighbours, mode int, pred *[256]uint8) {
@@ -72,22 +84,12 @@ func predict16(n *neighbours, mode int, pred *[256]uint8) {
 			pred[i] = dc
 		}
 	case predPlane:
-		p := func(x, y int) int32 { // neighbour sample, x or y is -1
-			switch {
-			case x == -1 && y == -1:
-				return int32(n.corner)
-			case y == -1:
-				return int32(n.top[x])
-			default:
-				return int32(n.left[y])
-			}
-		}
 		var h, v int32
 		for i := range 8 {
-			h += int32(i+1) * (p(8+i, -1) - p(6-i, -1))
-			v += int32(i+1) * (p(-1, 8+i) - p(-1, 6-i))
+			h += int32(i+1) * (n.at(8+i, -1) - n.at(6-i, -1))
+			v += int32(i+1) * (n.at(-1, 8+i) - n.at(-1, 6-i))
 		}
-		a := 16 * (p(-1, 15) + p(15, -1))
+		a := 16 * (n.at(-1, 15) + n.at(15, -1))
 		b := (5*h + 32) >> 6
 		c := (5*v + 32) >> 6
 		for y := range int32(16) {
@@ -150,22 +152,12 @@ func predictChroma(n *neighbours, mode int, pred *[64]uint8) {
 			copy(pred[y*8:y*8+8], n.top[:8])
 		}
 	case chromaPlane:
-		p := func(x, y int) int32 {
-			switch {
-			case x == -1 && y == -1:
-				return int32(n.corner)
-			case y == -1:
-				return int32(n.top[x])
-			default:
-				return int32(n.left[y])
-			}
-		}
 		var h, v int32
 		for i := range 4 {
-			h += int32(i+1) * (p(4+i, -1) - p(2-i, -1))
-			v += int32(i+1) * (p(-1, 4+i) - p(-1, 2-i))
+			h += int32(i+1) * (n.at(4+i, -1) - n.at(2-i, -1))
+			v += int32(i+1) * (n.at(-1, 4+i) - n.at(-1, 2-i))
 		}
-		a := 16 * (p(-1, 7) + p(7, -1))
+		a := 16 * (n.at(-1, 7) + n.at(7, -1))
 		b := (34*h + 32) >> 6
 		c := (34*v + 32) >> 6
 		for y := range int32(8) {

@@ -148,6 +148,19 @@ func (s *sliceCoder) bestIntra16(mbx, mby int) (mode int, cost int32) {
 	return mode, cost
 }
 
+// lumaCoefs transforms the residual of luma 4x4 block (bx, by) of the
+// macroblock whose source starts at src against s.pred.
+func (s *sliceCoder) lumaCoefs(src []uint8, stride, bx, by int) [16]int32 {
+	var w [16]int32
+	for y := range 4 {
+		for x := range 4 {
+			w[y*4+x] = int32(src[(by*4+y)*stride+bx*4+x]) - int32(s.pred[(by*4+y)*16+bx*4+x])
+		}
+	}
+	fdct4(&w)
+	return w
+}
+
 // intraMB codes an Intra16x16 macroblock; typeOffset is 0 in I slices and
 // 5 in P slices.
 func (s *sliceCoder) intraMB(mbx, mby int, typeOffset uint32) {
@@ -162,13 +175,7 @@ func (s *sliceCoder) intraMB(mbx, mby int, typeOffset uint32) {
 	src := e.src.y[mby*16*e.src.ys+mbx*16:]
 	for rb := range 16 {
 		bx, by := rb%4, rb/4
-		var w [16]int32
-		for y := range 4 {
-			for x := range 4 {
-				w[y*4+x] = int32(src[(by*4+y)*e.src.ys+bx*4+x]) - int32(s.pred[(by*4+y)*16+bx*4+x])
-			}
-		}
-		fdct4(&w)
+		w := s.lumaCoefs(src, e.src.ys, bx, by)
 		dc[rb] = w[0]
 		s.lumaNZ[rb] = s.qy.quantAC(&w, &s.lumaLv[rb], 1, true)
 		nzAC += s.lumaNZ[rb]
