@@ -54,7 +54,18 @@ func (c *conn) serve(ctx context.Context) {
 	log.Debug("rtsp: connection opened")
 	var ibuf []byte
 	for {
+		// A connection that carries no TCP session must not sit idle;
+		// one that does may be silent for as long as it plays.
+		idle := time.Time{}
+		if !c.carriesSessions() {
+			idle = time.Now().Add(c.srv.opts.IdleTimeout)
+		}
+		c.nc.SetReadDeadline(idle)
 		inter, err := message.IsInterleaved(c.br)
+		if err == nil {
+			// The rest of the message must follow promptly.
+			c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.HeadTimeout))
+		}
 		if err != nil {
 			if !isClosed(err) {
 				log.Debug("rtsp: read", "err", err)
@@ -103,6 +114,13 @@ func (c *conn) serve(ctx context.Context) {
 
 func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// carriesSessions reports whether TCP sessions send on this connection.
+func (c *conn) carriesSessions() bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return len(c.channels) > 0
 }
 
 // closeSessions ends the sessions that depend on this connection.
@@ -388,6 +406,7 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	}
 	c.setSessionHeader(res, ss)
 	res.Header.Set("Transport", ss.transportHeader())
+	ss.setUp.Store(true)
 	c.srv.log.Debug("rtsp: session set up", "session", ss.id, "transport", ss.transport.String(), "client", remote.String())
 }
 

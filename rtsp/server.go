@@ -37,6 +37,15 @@ type Options struct {
 	SenderReportInterval time.Duration
 	// MaxSessions bounds the number of sessions. Default 200.
 	MaxSessions int
+	// MaxConns bounds the number of open RTSP connections, and
+	// MaxConnsPerAddr those from one client address. Defaults 512 and 32.
+	MaxConns, MaxConnsPerAddr int
+	// IdleTimeout closes a connection that carries no TCP session and
+	// sends nothing for this long. Default 60 s.
+	IdleTimeout time.Duration
+	// HeadTimeout bounds how long a request may take to arrive once its
+	// first byte has, against slowloris clients. Default 10 s.
+	HeadTimeout time.Duration
 	// ServerName is sent in the Server header.
 	ServerName string
 	// Logger receives the server's log; default slog.Default().
@@ -59,6 +68,14 @@ func (o *Options) setDefaults() {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = 200
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 512
+	}
+	if o.MaxConnsPerAddr <= 0 {
+		o.MaxConnsPerAddr = 32
+	}
+	def(&o.IdleTimeout, 60*time.Second)
+	def(&o.HeadTimeout, 10*time.Second)
 	if o.ServerName == "" {
 		o.ServerName = "ipcamd"
 	}
@@ -81,6 +98,7 @@ type Server struct {
 	sessions map[string]*session
 	byAddr   map[netip.AddrPort]*session // UDP clients by RTP and RTCP address
 	conns    map[*conn]struct{}
+	perAddr  map[netip.Addr]int // open connections per client address
 	wg       sync.WaitGroup
 
 	evicted, expired atomic.Uint64
@@ -96,6 +114,7 @@ func NewServer(opts Options, streams ...*Stream) *Server {
 		sessions: make(map[string]*session),
 		byAddr:   make(map[netip.AddrPort]*session),
 		conns:    make(map[*conn]struct{}),
+		perAddr:  make(map[netip.Addr]int),
 	}
 	for _, st := range streams {
 		s.streams[st.Path()] = st
@@ -133,24 +152,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		var nc net.Conn
 		nc, err = ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				err = nil
-			} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+				break
 			}
-			break
+			// Out of file descriptors and the like: wait, do not die.
+			s.log.Warn("rtsp: accept", "err", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
 		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		if !s.track(c) {
 			nc.Close()
-			break
+			continue
 		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			c.serve(ctx)
@@ -281,7 +296,7 @@ func (s *Server) reap(ctx context.Context) {
 		var expired []*session
 		s.mu.Lock()
 		for _, ss := range s.sessions {
-			if ss.expired(now, s.opts.SessionTimeout) {
+			if ss.setUp.Load() && ss.expired(now, s.opts.SessionTimeout) {
 				expired = append(expired, ss)
 			}
 		}
@@ -329,10 +344,47 @@ func (s *Server) forget(ss *session) {
 	}
 }
 
-func (s *Server) forgetConn(c *conn) {
+// track registers a new connection, within the connection caps, and adds
+// it to the server's wait group; the caller then runs c.serve and calls
+// s.wg.Done when it returns. It reports false when the connection must be
+// refused.
+func (s *Server) track(c *conn) bool {
+	addr := remoteAddr(c.nc)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return false
+	case len(s.conns) >= s.opts.MaxConns:
+		s.log.Warn("rtsp: connection refused: too many connections", "client", addr, "limit", s.opts.MaxConns)
+		return false
+	case s.perAddr[addr] >= s.opts.MaxConnsPerAddr:
+		s.log.Warn("rtsp: connection refused: too many connections from one address", "client", addr, "limit", s.opts.MaxConnsPerAddr)
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.perAddr[addr]++
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) forgetConn(c *conn) {
+	addr := remoteAddr(c.nc)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
 	delete(s.conns, c)
-	s.mu.Unlock()
+	if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
+		delete(s.perAddr, addr)
+	}
+}
+
+// remoteAddr is the client IP address of a connection.
+func remoteAddr(nc net.Conn) netip.Addr {
+	ap, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
+	return ap.Addr().Unmap()
 }
 
 // registerUDP maps a UDP client's addresses to its session.

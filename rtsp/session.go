@@ -35,6 +35,10 @@ type session struct {
 	log *slog.Logger
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last sign of life
+	// setUp is set once SETUP has filled in the fields below; until then
+	// other goroutines that find the session in the server's table (the
+	// reaper, Stats) leave it alone.
+	setUp atomic.Bool
 
 	// Set by SETUP, fixed afterwards.
 	stream     *Stream

@@ -39,7 +39,9 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
-		list = append(list, ss)
+		if ss.setUp.Load() {
+			list = append(list, ss)
+		}
 	}
 	s.mu.Unlock()
 	st := ServerStats{Evicted: s.evicted.Load(), Expired: s.expired.Load()}

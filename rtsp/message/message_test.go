@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -382,5 +383,19 @@ func TestStatusText(t *testing.T) {
 	}
 	if got := StatusText(299); got != "" {
 		t.Errorf("StatusText(299) = %q", got)
+	}
+}
+
+func TestReadRequestHeadLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("OPTIONS * RTSP/1.0\r\nCSeq: 3\r\n")
+	for i := 0; b.Len() < MaxHeadBytes+100; i++ {
+		fmt.Fprintf(&b, "X-Pad-%d: %s\r\n", i, strings.Repeat("a", 200))
+	}
+	b.WriteString("\r\n")
+	_, err := ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.CSeq != "3" {
+		t.Fatalf("err = %v, want a ProtocolError carrying CSeq 3", err)
 	}
 }

@@ -16,6 +16,9 @@ const (
 	MaxLineLength = 4096
 	// MaxHeaders is the maximum number of header lines in a message.
 	MaxHeaders = 64
+	// MaxHeadBytes is the maximum size in bytes of all header lines of a
+	// message together, line terminators included.
+	MaxHeadBytes = 8 << 10
 	// MaxContentLength is the maximum value of the Content-Length header,
 	// that is the maximum size of a message body.
 	MaxContentLength = 64 << 10
@@ -206,8 +209,13 @@ func readHeaderAndBody(br *bufio.Reader) (Header, []byte, error) {
 		return &ProtocolError{Msg: fmt.Sprintf(format, args...), CSeq: cseq}
 	}
 	contentLength := -1
+	head := 0
 	for n := 0; ; n++ {
 		line, err := readLine(br)
+		head += len(line) + 2
+		if head > MaxHeadBytes {
+			return nil, nil, perr("header block larger than %d bytes", MaxHeadBytes)
+		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
