@@ -262,6 +262,7 @@ type server struct {
 	Addr string // RTSP host:port
 	URL  string // stream URL
 	HTTP string // ipcamd's HTTP base URL
+	TLS  string // ipcamd's rtsps:// stream URL
 
 	cmd     *exec.Cmd
 	logPath string
@@ -295,7 +296,7 @@ var errNoRetry = errors.New("not retried")
 func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, error) {
 	dir := t.TempDir()
 	rtspPort := freePort(t)
-	httpPort := 0
+	httpPort, tlsPort := 0, 0
 	var cmd *exec.Cmd
 	switch serverKind {
 	case kindIpcamd:
@@ -315,14 +316,18 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		default:
 			args = append(args, "-source", opts.Source)
 		}
+		// Every instance gets its own RTSPS port and state directory, so
+		// that parallel tests do not collide on :8322.
+		tlsPort = freePort(t)
+		body := fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", filepath.Join(dir, "state"), tlsPort)
 		if opts.SessionTimeout > 0 {
-			cfg := filepath.Join(dir, "ipcamd.yaml")
-			body := fmt.Sprintf("rtsp:\n  session_timeout: %s\n", opts.SessionTimeout)
-			if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-				return nil, err
-			}
-			args = append(args, "-config", cfg)
+			body += fmt.Sprintf("  session_timeout: %s\n", opts.SessionTimeout)
 		}
+		cfg := filepath.Join(dir, "ipcamd.yaml")
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, "-config", cfg)
 		cmd = exec.Command(ipcamdBin, args...)
 	case kindGst:
 		if err := exec.Command("/usr/bin/python3", "-c",
@@ -356,6 +361,7 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		Addr:    fmt.Sprintf("127.0.0.1:%d", rtspPort),
 		URL:     fmt.Sprintf("rtsp://127.0.0.1:%d/main", rtspPort),
 		HTTP:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		TLS:     fmt.Sprintf("rtsps://127.0.0.1:%d/main", tlsPort),
 		cmd:     cmd,
 		logPath: logPath,
 		done:    make(chan struct{}),

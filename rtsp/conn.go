@@ -169,6 +169,15 @@ func (c *conn) writeBuffers(v *net.Buffers, timeout time.Duration) error {
 	return err
 }
 
+// write writes b under the write lock with a deadline.
+func (c *conn) write(b []byte, timeout time.Duration) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
 // writeInterleaved writes one interleaved packet, such as RTCP.
 func (c *conn) writeInterleaved(ch uint8, b []byte, timeout time.Duration) error {
 	frame, err := message.AppendInterleaved(nil, ch, b)

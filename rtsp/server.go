@@ -122,17 +122,23 @@ func NewServer(opts Options, streams ...*Stream) *Server {
 	return s
 }
 
-// Serve accepts RTSP connections on ln until ctx ends, then tears every
-// session down (sending RTCP BYE), closes every connection and socket, and
-// returns. It also listens for RTP and RTCP on UDP, on the host of ln's
-// address.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// Serve accepts RTSP connections on every listener until ctx ends, then
+// tears every session down (sending RTCP BYE), closes every connection and
+// socket, and returns. A TLS listener (crypto/tls) serves rtsps://. The
+// server also listens for RTP and RTCP on UDP, on the host of the first
+// listener's address.
+func (s *Server) Serve(ctx context.Context, listeners ...net.Listener) error {
+	if len(listeners) == 0 {
+		return errors.New("rtsp: Serve needs a listener")
+	}
 	host := ""
-	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsUnspecified() {
+	if ap, err := netip.ParseAddrPort(listeners[0].Addr().String()); err == nil && !ap.Addr().IsUnspecified() {
 		host = ap.Addr().String()
 	}
 	if err := s.listenUDP(host); err != nil {
-		ln.Close()
+		for _, ln := range listeners {
+			ln.Close()
+		}
 		return err
 	}
 	s.log.Debug("rtsp: UDP ready", "rtp", s.rtp.LocalAddr(), "rtcp", s.rtcp.LocalAddr())
@@ -142,19 +148,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer s.wg.Done(); s.readUDP(s.rtp) }()
 	go func() { defer s.wg.Done(); s.readUDP(s.rtcp) }()
 	go func() { defer s.wg.Done(); s.reap(ctx) }()
-	go func() {
-		<-ctx.Done()
-		ln.Close()
-	}()
 
+	errc := make(chan error, len(listeners))
+	for _, ln := range listeners {
+		go func() {
+			<-ctx.Done()
+			ln.Close()
+		}()
+		go func() { errc <- s.accept(ctx, ln) }()
+	}
 	var err error
+	for range listeners {
+		if e := <-errc; e != nil && err == nil {
+			err = e
+			cancel() // one listener failed: stop them all
+		}
+	}
+	cancel()
+	s.shutdown()
+	s.wg.Wait()
+	return err
+}
+
+// accept serves one listener until it is closed.
+func (s *Server) accept(ctx context.Context, ln net.Listener) error {
 	for {
-		var nc net.Conn
-		nc, err = ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				err = nil
-				break
+				return nil
 			}
 			// Out of file descriptors and the like: wait, do not die.
 			s.log.Warn("rtsp: accept", "err", err)
@@ -171,10 +193,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			c.serve(ctx)
 		}()
 	}
-	cancel()
-	s.shutdown()
-	s.wg.Wait()
-	return err
 }
 
 // shutdown closes every session and connection and the UDP sockets.

@@ -18,6 +18,7 @@ type tcpSink struct {
 	pending int         // bytes of the head frame already written by tryWrite
 	raw     *rawWriter  // non-blocking writev, where the platform has one
 	one     [1]*frame
+	flat    []byte // the batch in one piece, for connections without writev
 }
 
 // wire returns the interleaved wire form of frames as buffers, without the
@@ -58,7 +59,18 @@ func (t *tcpSink) wire(frames []*frame, skip int) net.Buffers {
 func (t *tcpSink) writeFrames(frames []*frame) error {
 	t.v = t.wire(frames, t.pending)
 	t.pending = 0
-	err := t.c.writeBuffers(&t.v, t.timeout)
+	var err error
+	if _, ok := t.c.nc.(*net.TCPConn); ok {
+		err = t.c.writeBuffers(&t.v, t.timeout)
+	} else {
+		// TLS or a tunnel: Write per buffer would make a TLS record of
+		// every 4-byte header, so gather the batch into one Write.
+		t.flat = t.flat[:0]
+		for _, b := range t.v {
+			t.flat = append(t.flat, b...)
+		}
+		err = t.c.write(t.flat, t.timeout)
+	}
 	clear(t.bufs) // do not pin recycled frames
 	return err
 }

@@ -31,6 +31,9 @@ type Config struct {
 	// Buffer is the size in bytes of the ring between the source and the
 	// streams.
 	Buffer int `yaml:"buffer"`
+	// StateDir keeps what ipcamd makes for itself, such as its
+	// self-signed TLS certificate.
+	StateDir string `yaml:"state_dir"`
 }
 
 // RTSPConfig configures the RTSP server.
@@ -50,6 +53,13 @@ type RTSPConfig struct {
 	ClientBacklog int `yaml:"client_backlog"`
 	// MaxSessions bounds concurrent sessions.
 	MaxSessions int `yaml:"max_sessions"`
+	// TLSListen is the TCP address of RTSP over TLS (rtsps://); empty
+	// turns it off.
+	TLSListen string `yaml:"tls_listen"`
+	// TLSCert and TLSKey are PEM files; empty means a self-signed
+	// certificate kept in the state directory.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // EncoderConfig configures the software H.264 encoder.
@@ -84,7 +94,9 @@ func DefaultConfig() Config {
 			MaxPayload:     1400,
 			ClientBacklog:  4 << 20,
 			MaxSessions:    200,
+			TLSListen:      ":8322",
 		},
+		StateDir: defaultStateDir(),
 		HTTP:    HTTPConfig{Listen: ":8080"},
 		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1},
 	}
@@ -138,6 +150,17 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr(c.RTSP.Listen); err != nil {
 		return fmt.Errorf("rtsp.listen: %w", err)
+	}
+	if c.RTSP.TLSListen != "" {
+		if err := checkAddr(c.RTSP.TLSListen); err != nil {
+			return fmt.Errorf("rtsp.tls_listen: %w", err)
+		}
+	}
+	if (c.RTSP.TLSCert == "") != (c.RTSP.TLSKey == "") {
+		return errors.New("rtsp.tls_cert and rtsp.tls_key: give both or neither")
+	}
+	if c.StateDir == "" {
+		return errors.New("state_dir: must not be empty")
 	}
 	if err := checkAddr(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
@@ -276,4 +299,16 @@ func keyLines(b []byte) map[int]string {
 	}
 	walk(&root, "")
 	return keys
+}
+
+// defaultStateDir is /var/lib/ipcamd for root (the firmware), else a
+// folder in the user's configuration directory.
+func defaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/ipcamd"
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return d + "/ipcamd"
+	}
+	return ".ipcamd"
 }

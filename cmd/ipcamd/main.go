@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -169,9 +170,25 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("rtsp: %w", err)
 	}
+	listeners := []net.Listener{rtspLn}
+	if cfg.RTSP.TLSListen != "" {
+		tc, err := tlsConfig(cfg, log)
+		if err != nil {
+			rtspLn.Close()
+			return err
+		}
+		tln, err := tls.Listen("tcp", cfg.RTSP.TLSListen, tc)
+		if err != nil {
+			rtspLn.Close()
+			return fmt.Errorf("rtsps: %w", err)
+		}
+		listeners = append(listeners, tln)
+	}
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
-		rtspLn.Close()
+		for _, ln := range listeners {
+			ln.Close()
+		}
 		return fmt.Errorf("http: %w", err)
 	}
 
@@ -208,7 +225,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	})
 	wg.Go(func() {
-		if err := srv.Serve(ctx, rtspLn); err != nil {
+		if err := srv.Serve(ctx, listeners...); err != nil {
 			errc <- fmt.Errorf("rtsp: %w", err)
 		}
 	})
@@ -222,6 +239,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	for _, u := range serviceURLs("rtsp", rtspLn.Addr(), cfg.RTSP.Path) {
 		log.Info("serving RTSP", "url", u)
 		fmt.Fprintln(stdout, "RTSP stream:", u)
+	}
+	if len(listeners) > 1 {
+		for _, u := range serviceURLs("rtsps", listeners[1].Addr(), cfg.RTSP.Path) {
+			log.Info("serving RTSP over TLS", "url", u)
+			fmt.Fprintln(stdout, "RTSPS stream:", u)
+		}
 	}
 	for _, u := range serviceURLs("http", httpLn.Addr(), "/") {
 		log.Info("serving HTTP", "url", u)
