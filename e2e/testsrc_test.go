@@ -119,3 +119,34 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("snapshot of the file source: %s %q, want 503 saying there are no raw frames", res2.Status, body)
 	}
 }
+
+// TestMainAndSub plays /main and /sub of the default source: one capture,
+// two encoders, 1280x720 and 640x360, both decodable.
+func TestMainAndSub(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	requireTools(t, "ffmpeg", "ffprobe")
+	srv := startServer(t, serverOptions{Source: "default"})
+	for path, size := range map[string]string{"/main": "width=1280\nheight=720", "/sub": "width=640\nheight=360"} {
+		url := strings.TrimSuffix(srv.URL, "/main") + path
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out.h264")
+		r := runTool(t, 30*time.Second, dir, "ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp",
+			"-i", url, "-frames:v", "30", "-c", "copy", "-copyinkf", "-f", "h264", "-y", out)
+		if r.ExitCode != 0 || strings.TrimSpace(r.Stderr) != "" {
+			t.Fatalf("ffmpeg on %s:\n%s", path, r)
+		}
+		dec := runTool(t, 30*time.Second, dir, "ffmpeg", "-nostdin", "-v", "error", "-i", out, "-f", "null", "-")
+		if dec.ExitCode != 0 || strings.TrimSpace(dec.Stderr) != "" {
+			t.Errorf("decoding %s printed errors:\n%s", path, dec)
+		}
+		info := runTool(t, 30*time.Second, dir, "ffprobe", "-v", "error", "-select_streams", "v:0",
+			"-show_entries", "stream=width,height", "-of", "default=nw=1", out)
+		if strings.TrimSpace(info.Stdout) != size {
+			t.Errorf("%s is %q, want %q", path, info.Stdout, size)
+		}
+	}
+}

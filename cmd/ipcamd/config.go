@@ -42,6 +42,8 @@ type RTSPConfig struct {
 	Listen string `yaml:"listen"`
 	// Path is the URL path of the main stream.
 	Path string `yaml:"path"`
+	// SubPath is the URL path of the sub stream, where the source has one.
+	SubPath string `yaml:"sub_path"`
 	// RTPPort is the UDP port for RTP (RTCP uses the next one); 0 picks
 	// a free pair.
 	RTPPort int `yaml:"rtp_port"`
@@ -72,6 +74,12 @@ type EncoderConfig struct {
 	IDRInterval time.Duration `yaml:"idr_interval"`
 	// Slices per picture, encoded in parallel.
 	Slices int `yaml:"slices"`
+	// SubWidth and SubHeight size the sub stream, scaled from the same
+	// capture; 0 turns the sub stream off.
+	SubWidth  int `yaml:"sub_width"`
+	SubHeight int `yaml:"sub_height"`
+	// SubBitrate is the sub stream's target in bits per second.
+	SubBitrate int `yaml:"sub_bitrate"`
 }
 
 // HTTPConfig configures the HTTP server.
@@ -90,6 +98,7 @@ func DefaultConfig() Config {
 		RTSP: RTSPConfig{
 			Listen:         ":8554",
 			Path:           "/main",
+			SubPath:        "/sub",
 			SessionTimeout: 60 * time.Second,
 			MaxPayload:     1400,
 			ClientBacklog:  4 << 20,
@@ -97,8 +106,9 @@ func DefaultConfig() Config {
 			TLSListen:      ":8322",
 		},
 		StateDir: defaultStateDir(),
-		HTTP:    HTTPConfig{Listen: ":8080"},
-		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1},
+		HTTP:     HTTPConfig{Listen: ":8080"},
+		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
+			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
 }
 
@@ -165,9 +175,17 @@ func (c *Config) Validate() error {
 	if err := checkAddr(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	if !strings.HasPrefix(c.RTSP.Path, "/") || len(c.RTSP.Path) < 2 || strings.HasSuffix(c.RTSP.Path, "/") ||
-		strings.ContainsAny(c.RTSP.Path, " ?#;") {
+	if !validPath(c.RTSP.Path) {
 		return fmt.Errorf("rtsp.path: %q must look like /main", c.RTSP.Path)
+	}
+	if !validPath(c.RTSP.SubPath) || c.RTSP.SubPath == c.RTSP.Path {
+		return fmt.Errorf("rtsp.sub_path: %q must look like /sub and differ from rtsp.path", c.RTSP.SubPath)
+	}
+	if w, h := c.Encoder.SubWidth, c.Encoder.SubHeight; (w == 0) != (h == 0) || w < 0 || h < 0 || w%2 != 0 || h%2 != 0 || (w > 0 && (w < 16 || h < 16)) {
+		return fmt.Errorf("encoder.sub_width, encoder.sub_height: %dx%d must be even and at least 16x16, or both 0", w, h)
+	}
+	if b := c.Encoder.SubBitrate; b < 50000 || b > 100000000 {
+		return fmt.Errorf("encoder.sub_bitrate: %d must be between 50000 and 100000000", b)
 	}
 	if p := c.RTSP.RTPPort; p < 0 || p > 65534 || p%2 != 0 {
 		return fmt.Errorf("rtsp.rtp_port: %d must be 0 or an even port below 65535", p)
@@ -311,4 +329,9 @@ func defaultStateDir() string {
 		return d + "/ipcamd"
 	}
 	return ".ipcamd"
+}
+
+// validPath reports whether p is a stream path such as /main.
+func validPath(p string) bool {
+	return strings.HasPrefix(p, "/") && len(p) >= 2 && !strings.HasSuffix(p, "/") && !strings.ContainsAny(p, " ?#;")
 }

@@ -139,6 +139,10 @@ type source struct {
 	latest *testsrc.Latest
 	// noRaw says why there is no snapshot.
 	noRaw string
+	// sub, if not nil, is a second, smaller stream from the same capture:
+	// setSubOutput tells the source where its access units go.
+	setSubOutput  func(auWriter)
+	subRequestIDR func()
 }
 
 func openSource(cfg Config, log *slog.Logger) (*source, error) {
@@ -155,7 +159,12 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest}, nil
+		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest}
+		if t.sub != nil {
+			src.setSubOutput = func(w auWriter) { t.subOut = w }
+			src.subRequestIDR = t.sub.RequestIDR
+		}
+		return src, nil
 	}
 	return nil, fmt.Errorf("source %q is not available in this build yet", spec.Kind)
 }
@@ -199,6 +208,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		RequestIDR:  src.requestIDR,
 		Logger:      log,
 	})
+	streams := []*rtsp.Stream{stream}
+	var subRing *ring.Ring
+	if src.setSubOutput != nil {
+		subRing = ring.New(cfg.Buffer/2, 1024)
+		src.setSubOutput(subRing)
+		streams = append(streams, rtsp.NewStream(cfg.RTSP.SubPath, subRing, rtsp.StreamOptions{
+			MaxPayload:  cfg.RTSP.MaxPayload,
+			MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
+			RequestIDR:  src.subRequestIDR,
+			Logger:      log,
+		}))
+	}
 	srv := rtsp.NewServer(rtsp.Options{
 		SessionTimeout: cfg.RTSP.SessionTimeout,
 		RTPPort:        cfg.RTSP.RTPPort,
@@ -206,7 +227,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		MaxSessions:    cfg.RTSP.MaxSessions,
 		ServerName:     "ipcamd/" + versionString(),
 		Logger:         log,
-	}, stream)
+	}, streams...)
 	hs := &http.Server{Handler: httpHandler(src), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -215,15 +236,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	errc := make(chan error, 4)
 	wg.Go(func() {
 		defer rb.Close()
+		if subRing != nil {
+			defer subRing.Close()
+		}
 		if err := src.Run(ctx, rb); err != nil {
 			errc <- fmt.Errorf("source: %w", err)
 		}
 	})
-	wg.Go(func() {
-		if err := stream.Run(ctx); err != nil {
-			errc <- fmt.Errorf("stream: %w", err)
-		}
-	})
+	for _, st := range streams {
+		wg.Go(func() {
+			if err := st.Run(ctx); err != nil {
+				errc <- fmt.Errorf("stream %s: %w", st.Path(), err)
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := srv.Serve(ctx, listeners...); err != nil {
 			errc <- fmt.Errorf("rtsp: %w", err)
@@ -236,9 +262,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	})
 
 	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source)
-	for _, u := range serviceURLs("rtsp", rtspLn.Addr(), cfg.RTSP.Path) {
-		log.Info("serving RTSP", "url", u)
-		fmt.Fprintln(stdout, "RTSP stream:", u)
+	for _, st := range streams {
+		for _, u := range serviceURLs("rtsp", rtspLn.Addr(), st.Path()) {
+			log.Info("serving RTSP", "url", u)
+			fmt.Fprintln(stdout, "RTSP stream:", u)
+		}
 	}
 	if len(listeners) > 1 {
 		for _, u := range serviceURLs("rtsps", listeners[1].Addr(), cfg.RTSP.Path) {
