@@ -254,6 +254,9 @@ type serverOptions struct {
 	// Source is ipcamd's -source; empty means the committed clip, and
 	// "default" passes no -source at all (the live test pattern).
 	Source string
+	// Config is YAML appended to ipcamd's config file (top-level keys
+	// other than rtsp and state_dir).
+	Config string
 }
 
 // server is one running instance of the server under test.
@@ -323,6 +326,7 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		if opts.SessionTimeout > 0 {
 			body += fmt.Sprintf("  session_timeout: %s\n", opts.SessionTimeout)
 		}
+		body += opts.Config
 		cfg := filepath.Join(dir, "ipcamd.yaml")
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			return nil, err
