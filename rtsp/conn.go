@@ -3,6 +3,7 @@ package rtsp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipcamd/ipcamd/rtsp/auth"
 	"github.com/ipcamd/ipcamd/rtsp/headers"
 	"github.com/ipcamd/ipcamd/rtsp/message"
 )
@@ -201,6 +203,9 @@ func (c *conn) handle(ctx context.Context, req *message.Request) (*message.Respo
 	if req.Proto != message.Proto10 {
 		return status(res, 505), nil
 	}
+	if req.Method != "OPTIONS" && !c.authorized(req, res) {
+		return res, nil
+	}
 	var after func()
 	switch req.Method {
 	case "OPTIONS":
@@ -239,6 +244,38 @@ func (c *conn) handle(ctx context.Context, req *message.Request) (*message.Respo
 		res.Header.Set("Public", publicMethods)
 	}
 	return res, after
+}
+
+// authorized checks a request's credentials when the server has users. On
+// failure it sets the 401 (with its challenges) or 403 and returns false.
+// OPTIONS needs none, as clients probe with it before they authenticate.
+func (c *conn) authorized(req *message.Request, res *message.Response) bool {
+	a := c.srv.opts.Auth
+	if a == nil {
+		return true
+	}
+	_, isTLS := c.nc.(*tls.Conn)
+	_, err := a.Check(req.Method, req.URL, req.Header.Get("Authorization"), remoteAddr(c.nc), isTLS)
+	var ch *auth.Challenge
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &ch):
+		status(res, 401)
+		for _, v := range ch.WWWAuthenticate {
+			res.Header.Add("WWW-Authenticate", v)
+		}
+		if !errors.Is(err, auth.ErrNoCredentials) {
+			c.srv.log.Info("rtsp: authentication failed", "client", c.nc.RemoteAddr().String(), "method", req.Method, "err", err)
+		}
+	case errors.Is(err, auth.ErrTooManyFailures):
+		c.srv.log.Warn("rtsp: client blocked after repeated authentication failures", "client", c.nc.RemoteAddr().String())
+		status(res, 403)
+	default:
+		c.srv.log.Info("rtsp: authentication", "client", c.nc.RemoteAddr().String(), "err", err)
+		status(res, 401)
+	}
+	return false
 }
 
 func status(res *message.Response, code int) *message.Response {
@@ -346,10 +383,16 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	var tr *headers.Transport
 	for i := range ts {
 		t := &ts[i]
-		if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
+		if t.Mode != "" && t.Mode != "PLAY" {
 			continue
 		}
-		if t.Mode != "" && t.Mode != "PLAY" {
+		if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
+			// The client's destination, port and ttl, if any, are
+			// ignored: the reply names the stream's group.
+			if c.srv.opts.Multicast && t.Protocol == headers.ProtocolUDP {
+				tr = t
+				break
+			}
 			continue
 		}
 		if t.Protocol == headers.ProtocolTCP || t.ClientPorts != nil {
@@ -385,7 +428,15 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	ss.stream = st
 	ss.trackURL = trackURL(u, st)
 	remote, _ := netip.ParseAddrPort(c.nc.RemoteAddr().String())
-	if tr.Protocol == headers.ProtocolTCP {
+	if tr.Delivery != nil && *tr.Delivery == headers.DeliveryMulticast {
+		ss.transport, ss.mcastConn, ss.mcastFrom = transportMulticast, c, remote.Addr().Unmap()
+		if _, err := joinMulticast(ss, st); err != nil {
+			c.srv.log.Warn("rtsp: multicast SETUP refused", "client", remote.String(), "err", err)
+			ss.close("multicast unavailable")
+			status(res, 461)
+			return
+		}
+	} else if tr.Protocol == headers.ProtocolTCP {
 		ch := uint8(0)
 		if tr.Interleaved != nil {
 			ch = uint8(tr.Interleaved[0])
@@ -433,10 +484,26 @@ func (ss *session) transportHeader() string {
 	t := headers.Transport{SSRC: &ssrc}
 	uni := headers.DeliveryUnicast
 	t.Delivery = &uni
-	if ss.transport == transportTCP {
+	switch ss.transport {
+	case transportTCP:
 		t.Protocol = headers.ProtocolTCP
 		t.Interleaved = &[2]int{int(ss.channel), int(ss.channel) + 1}
-	} else {
+	case transportMulticast:
+		// RTP/AVP;multicast;destination=G;port=P-P+1;ttl=T;ssrc=S, with
+		// source= when the packets do not come from the address the
+		// client connected to.
+		g := ss.mcast
+		multi := headers.DeliveryMulticast
+		t.Delivery = &multi
+		t.Protocol = headers.ProtocolUDP
+		dst, ttl := g.addr, uint8(g.ttl)
+		t.Destination, t.TTL = &dst, &ttl
+		t.Ports = &[2]int{g.port, g.port + 1}
+		if local, err := netip.ParseAddrPort(ss.mcastConn.nc.LocalAddr().String()); err == nil && local.Addr().Unmap() != g.src {
+			src := g.src
+			t.Source = &src
+		}
+	default:
 		t.Protocol = headers.ProtocolUDP
 		t.ClientPorts = &[2]int{int(ss.clientRTP.Port()), int(ss.clientRTCP.Port())}
 		rtp, rtcp := ss.srv.UDPPorts()

@@ -209,3 +209,32 @@ func (w *datagramWriter) send(fd uintptr) bool {
 	}
 	return true
 }
+
+// setMulticastOptions makes c send IPv4 multicast with the given TTL, out
+// of interface ifIndex (0: the one that holds src, or the routing table's
+// choice) from source address src (if valid), looped back to receivers on
+// this host; and makes c receive only the groups it joined itself.
+func setMulticastOptions(c *net.UDPConn, ttl, ifIndex int, src netip.Addr) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		s := int(fd)
+		mreq := &unix.IPMreqn{Ifindex: int32(ifIndex)}
+		if src.Is4() {
+			mreq.Address = src.As4()
+		}
+		for _, opt := range [...][2]int{{unix.IP_MULTICAST_TTL, ttl}, {unix.IP_MULTICAST_LOOP, 1}, {unix.IP_MULTICAST_ALL, 0}} {
+			if serr = unix.SetsockoptInt(s, unix.IPPROTO_IP, opt[0], opt[1]); serr != nil {
+				return
+			}
+		}
+		serr = unix.SetsockoptIPMreqn(s, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}

@@ -40,3 +40,7 @@ func (w *datagramWriter) writeFrames(frames []*frame) error {
 	}
 	return nil
 }
+
+func setMulticastOptions(c *net.UDPConn, ttl, ifIndex int, src netip.Addr) error {
+	return errors.New("rtsp: multicast is only supported on Linux")
+}

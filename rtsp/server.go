@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipcamd/ipcamd/rtsp/auth"
 )
 
 // Options configures a [Server]. The zero value gives the defaults.
@@ -48,8 +50,35 @@ type Options struct {
 	HeadTimeout time.Duration
 	// ServerName is sent in the Server header.
 	ServerName string
+	// Auth, if not nil, checks every request but OPTIONS.
+	Auth *auth.Verifier
+	// TunnelTimeout bounds the wait for the second half of an RTSP over
+	// HTTP tunnel, and the read of each half's request head. Default 10 s.
+	TunnelTimeout time.Duration
 	// Logger receives the server's log; default slog.Default().
 	Logger *slog.Logger
+
+	// Multicast
+
+	// Multicast enables multicast delivery (RFC 2326, IPv4 only; see
+	// multicast.go): a SETUP with "RTP/AVP;multicast" gets its stream's
+	// group, and one sender per stream serves every multicast client.
+	// Off by default, when such a SETUP gets 461 Unsupported Transport.
+	Multicast bool
+	// MulticastPrefix is the range groups are allocated from, one per
+	// stream: the first free address after the prefix's first. Default
+	// 239.0.0.0/8 (administratively scoped).
+	MulticastPrefix netip.Prefix
+	// MulticastPort is the RTP port of every group; RTCP uses the next
+	// one. It must be even. Default 5000.
+	MulticastPort int
+	// MulticastTTL is the packets' IP_MULTICAST_TTL, which the SETUP
+	// reply advertises as ttl=. Default 16.
+	MulticastTTL int
+	// MulticastInterface names the interface that multicast goes out of,
+	// from its first IPv4 address; empty leaves the choice to the routing
+	// table (the default route).
+	MulticastInterface string
 }
 
 func (o *Options) setDefaults() {
@@ -76,11 +105,21 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.IdleTimeout, 60*time.Second)
 	def(&o.HeadTimeout, 10*time.Second)
+	def(&o.TunnelTimeout, defaultTunnelTimeout)
 	if o.ServerName == "" {
 		o.ServerName = "ipcamd"
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if !o.MulticastPrefix.IsValid() {
+		o.MulticastPrefix = netip.MustParsePrefix("239.0.0.0/8")
+	}
+	if o.MulticastPort <= 0 {
+		o.MulticastPort = 5000
+	}
+	if o.MulticastTTL <= 0 {
+		o.MulticastTTL = 16
 	}
 }
 
@@ -102,6 +141,8 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	evicted, expired atomic.Uint64
+
+	tunnels tunnelRegistry // RTSP over HTTP halves waiting for a partner
 }
 
 // NewServer returns a server for the given streams.
@@ -190,6 +231,13 @@ func (s *Server) accept(ctx context.Context, ln net.Listener) error {
 		}
 		go func() {
 			defer s.wg.Done()
+			// RTSP over HTTP starts with GET or POST; bound that peek.
+			nc.SetReadDeadline(time.Now().Add(s.opts.IdleTimeout))
+			if isHTTP(c.br) {
+				defer s.forgetConn(c)
+				s.serveHTTP(ctx, nc, c.br)
+				return
+			}
 			c.serve(ctx)
 		}()
 	}

@@ -19,11 +19,15 @@ type transport int
 const (
 	transportUDP transport = iota + 1
 	transportTCP
+	transportMulticast // UDP to the stream's multicast group, shared
 )
 
 func (t transport) String() string {
-	if t == transportTCP {
+	switch t {
+	case transportTCP:
 		return "TCP"
+	case transportMulticast:
+		return "multicast"
 	}
 	return "UDP"
 }
@@ -62,15 +66,31 @@ type session struct {
 	stopSub context.CancelFunc
 	subDone chan struct{}
 	srBuf   []byte
+
+	// Multicast, set by SETUP: the stream's group (which sends for the
+	// session), the RTSP connection that set the session up, and the
+	// client's address on it, which its receiver reports come from.
+	mcast     *mcastGroup
+	mcastConn *conn
+	mcastFrom netip.Addr
 }
 
 func (ss *session) touch() { ss.lastSeen.Store(time.Now().UnixNano()) }
 
 // expired reports whether a session lost its client. A TCP session lives
 // as long as its connection, which the connection's own teardown handles.
+// A multicast session times out like a UDP one, and also ends with the
+// RTSP connection that set it up. The caller holds ss.srv.mu.
 func (ss *session) expired(now time.Time, timeout time.Duration) bool {
-	if ss.transport == transportTCP && ss.conn != nil {
-		return false
+	switch ss.transport {
+	case transportTCP:
+		if ss.conn != nil {
+			return false
+		}
+	case transportMulticast:
+		if mcastConnGone(ss.srv, ss.mcastConn) {
+			return true
+		}
 	}
 	return now.Sub(time.Unix(0, ss.lastSeen.Load())) > timeout
 }
@@ -84,12 +104,19 @@ func (ss *session) playing() bool {
 // play starts sending: it subscribes to the stream and returns the sequence
 // number and timestamp of the first packet the client will get. The sender
 // does not start until start is called, so that a TCP client gets the PLAY
-// reply before any packet.
+// reply before any packet. A multicast session joins its group's sender
+// instead, which may be running already: then the packet is the next one
+// the group sends.
 func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(), err error) {
 	ss.mu.Lock()
 	if ss.closed {
 		ss.mu.Unlock()
 		return 0, 0, nil, errors.New("rtsp: session closed")
+	}
+	if ss.transport == transportMulticast {
+		ss.mu.Unlock()
+		seq, ts, err = ss.mcast.play(ctx, ss)
+		return seq, ts, func() {}, err
 	}
 	if ss.sub != nil {
 		// Already playing: a repeated PLAY changes nothing.
@@ -148,6 +175,13 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 // pause stops sending and drops the client's backlog. It is a no-op when
 // the session is not playing.
 func (ss *session) pause() *subscriber {
+	if ss.transport == transportMulticast {
+		// The group's sender goes on for its other players.
+		if ss.mcast != nil {
+			ss.mcast.pause(ss)
+		}
+		return nil
+	}
 	ss.mu.Lock()
 	sub, cancel, done := ss.sub, ss.stopSub, ss.subDone
 	ss.sub, ss.stopSub, ss.subDone = nil, nil, nil
@@ -186,13 +220,22 @@ func (ss *session) close(reason string) {
 		ss.conn.nc.Close()
 	}
 	sub := ss.pause()
-	if ss.stream != nil && !hangUp {
+	switch {
+	case ss.transport == transportMulticast:
+		// The group says goodbye when its last player leaves.
+		if ss.mcast != nil {
+			ss.mcast.leave(ss)
+		}
+	case ss.stream != nil && !hangUp:
 		ss.sendSR(sub, true)
 	}
 	ss.srv.forget(ss)
 	attrs := []any{"session", ss.id, "reason", reason}
 	if ss.transport != 0 {
 		attrs = append(attrs, "transport", ss.transport.String())
+	}
+	if ss.mcast != nil {
+		attrs = append(attrs, "group", ss.mcast.addr)
 	}
 	if ss.stream != nil {
 		attrs = append(attrs,

@@ -17,6 +17,7 @@ type tcpSink struct {
 	v       net.Buffers // the write in progress; a field so it does not escape per call
 	pending int         // bytes of the head frame already written by tryWrite
 	raw     *rawWriter  // non-blocking writev, where the platform has one
+	noRaw   bool        // the connection has no descriptor for raw writes
 	one     [1]*frame
 	flat    []byte // the batch in one piece, for connections without writev
 }
@@ -82,8 +83,12 @@ func (t *tcpSink) tryWrite(f *frame) (bool, error) {
 	}
 	defer t.c.wmu.Unlock()
 	if t.raw == nil {
+		if t.noRaw {
+			return false, nil
+		}
 		var err error
 		if t.raw, err = newRawWriter(t.c.nc); err != nil {
+			t.noRaw = true // TLS or a tunnel: the sender goroutine writes
 			return false, nil
 		}
 	}

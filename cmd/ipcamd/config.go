@@ -2,16 +2,19 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ipcamd/ipcamd/rtsp/auth"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -34,6 +37,19 @@ type Config struct {
 	// StateDir keeps what ipcamd makes for itself, such as its
 	// self-signed TLS certificate.
 	StateDir string `yaml:"state_dir"`
+	// Users may watch (role viewer) or also administer (role admin) the
+	// camera. Each has a hash made by `ipcamd passwd NAME`. With no users
+	// the streams are open to anyone.
+	Users []auth.User `yaml:"users"`
+	// Auth tunes authentication.
+	Auth AuthConfig `yaml:"auth"`
+}
+
+// AuthConfig tunes authentication.
+type AuthConfig struct {
+	// AllowBasicWithoutTLS offers Basic authentication on plain
+	// connections too, where it sends the password in the clear.
+	AllowBasicWithoutTLS bool `yaml:"allow_basic_without_tls"`
 }
 
 // RTSPConfig configures the RTSP server.
@@ -62,6 +78,27 @@ type RTSPConfig struct {
 	// certificate kept in the state directory.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// Multicast configures RFC 2326 multicast delivery (IPv4): one group
+	// and port pair per stream, one sender however many clients play.
+	Multicast struct {
+		// Enabled lets clients SETUP with RTP/AVP;multicast; off, they
+		// get 461 Unsupported Transport.
+		Enabled bool `yaml:"enabled"`
+		// Prefix is the range groups come from, e.g. 239.255.42.0/24;
+		// empty means 239.0.0.0/8. Each stream gets the first free
+		// address after the prefix's first.
+		Prefix netip.Prefix `yaml:"prefix"`
+		// Port is the RTP port of every group (RTCP uses the next); 0
+		// means 5000.
+		Port int `yaml:"port"`
+		// TTL is the packets' time to live, advertised as ttl= in the
+		// SETUP reply; 0 means 16.
+		TTL int `yaml:"ttl"`
+		// Interface names the network interface multicast goes out of;
+		// empty leaves the choice to the routing table (the default
+		// route).
+		Interface string `yaml:"interface"`
+	} `yaml:"multicast"`
 }
 
 // EncoderConfig configures the software H.264 encoder.
@@ -169,6 +206,9 @@ func (c *Config) Validate() error {
 	if (c.RTSP.TLSCert == "") != (c.RTSP.TLSKey == "") {
 		return errors.New("rtsp.tls_cert and rtsp.tls_key: give both or neither")
 	}
+	if _, err := auth.New(c.authConfig()); err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
 	if c.StateDir == "" {
 		return errors.New("state_dir: must not be empty")
 	}
@@ -201,6 +241,21 @@ func (c *Config) Validate() error {
 	}
 	if n := c.RTSP.MaxSessions; n < 1 {
 		return fmt.Errorf("rtsp.max_sessions: %d must be at least 1", n)
+	}
+	if p := c.RTSP.Multicast.Prefix; p.IsValid() && (!p.Addr().Is4() || !p.Addr().IsMulticast() || p.Bits() < 4) {
+		return fmt.Errorf("rtsp.multicast.prefix: %v is not an IPv4 multicast range within 224.0.0.0/4", p)
+	}
+	if p := c.RTSP.Multicast.Port; p < 0 || p > 65534 || p%2 != 0 {
+		return fmt.Errorf("rtsp.multicast.port: %d must be 0 (5000) or an even port below 65535", p)
+	}
+	if p := cmp.Or(c.RTSP.Multicast.Port, 5000); c.RTSP.Multicast.Enabled && p == c.RTSP.RTPPort {
+		return fmt.Errorf("rtsp.multicast.port: %d is also rtsp.rtp_port", p)
+	}
+	if t := c.RTSP.Multicast.TTL; t < 0 || t > 255 {
+		return fmt.Errorf("rtsp.multicast.ttl: %d must be 0 (16) or 1..255", t)
+	}
+	if n := c.RTSP.Multicast.Interface; len(n) > 15 || strings.ContainsAny(n, " \t/") {
+		return fmt.Errorf("rtsp.multicast.interface: %q is not an interface name", n)
 	}
 	if q := c.Encoder.QP; q < 0 || q > 51 {
 		return fmt.Errorf("encoder.qp: %d must be 0 (rate control) or 1..51", q)
@@ -334,4 +389,9 @@ func defaultStateDir() string {
 // validPath reports whether p is a stream path such as /main.
 func validPath(p string) bool {
 	return strings.HasPrefix(p, "/") && len(p) >= 2 && !strings.HasSuffix(p, "/") && !strings.ContainsAny(p, " ?#;")
+}
+
+// authConfig is the configuration of the RTSP authenticator.
+func (c *Config) authConfig() auth.Config {
+	return auth.Config{Users: c.Users, AllowBasicWithoutTLS: c.Auth.AllowBasicWithoutTLS}
 }

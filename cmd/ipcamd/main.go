@@ -5,11 +5,13 @@
 //
 //	ipcamd [-config FILE] [-source SPEC] [-rtsp ADDR] [-http ADDR] [-log-level LEVEL]
 //	ipcamd version
+//	ipcamd passwd NAME [ROLE]   (reads the password from standard input)
 //
 // SPEC is testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS].
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -22,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +33,7 @@ import (
 	"github.com/ipcamd/ipcamd/capture/testsrc"
 	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp"
+	"github.com/ipcamd/ipcamd/rtsp/auth"
 )
 
 // version is set at link time with -ldflags "-X main.version=...".
@@ -55,6 +59,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintln(stdout, "ipcamd", versionString())
 		return 0
+	}
+	if len(args) > 0 && args[0] == "passwd" {
+		return passwd(args[1:], os.Stdin, stdout, stderr)
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -220,15 +227,30 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			Logger:      log,
 		}))
 	}
+	verifier, err := auth.New(cfg.authConfig())
+	if err != nil {
+		return err
+	}
+	if verifier.Open() {
+		log.Warn("no users configured: anyone who can reach the camera can watch it; add users with `ipcamd passwd NAME`")
+		verifier = nil
+	}
 	srv := rtsp.NewServer(rtsp.Options{
+		Auth:           verifier,
 		SessionTimeout: cfg.RTSP.SessionTimeout,
 		RTPPort:        cfg.RTSP.RTPPort,
 		ClientBacklog:  cfg.RTSP.ClientBacklog,
 		MaxSessions:    cfg.RTSP.MaxSessions,
 		ServerName:     "ipcamd/" + versionString(),
 		Logger:         log,
+
+		Multicast:          cfg.RTSP.Multicast.Enabled,
+		MulticastPrefix:    cfg.RTSP.Multicast.Prefix,
+		MulticastPort:      cfg.RTSP.Multicast.Port,
+		MulticastTTL:       cfg.RTSP.Multicast.TTL,
+		MulticastInterface: cfg.RTSP.Multicast.Interface,
 	}, streams...)
-	hs := &http.Server{Handler: httpHandler(src), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: httpHandler(src, srv.HTTPTunnelHandler()), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -319,12 +341,48 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 	return urls
 }
 
-// httpHandler serves the HTTP side: a health check and snapshots.
-func httpHandler(src *source) http.Handler {
+// httpHandler serves the HTTP side: a health check, snapshots, and RTSP
+// tunnelled over HTTP.
+func httpHandler(src *source, tunnel http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/", tunnel)
 	mux.Handle("GET /snapshot.jpg", snapshotHandler(src.latest, src.noRaw))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+// passwd reads a password from in and prints the users: entry for NAME,
+// with its hash, to paste into the config file.
+func passwd(args []string, in io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 1 || len(args) > 2 {
+		fmt.Fprintln(stderr, "usage: ipcamd passwd NAME [viewer|admin] < password")
+		return 2
+	}
+	role := auth.RoleViewer
+	if len(args) == 2 {
+		var err error
+		if role, err = auth.ParseRole(args[1]); err != nil {
+			fmt.Fprintln(stderr, "ipcamd passwd:", err)
+			return 2
+		}
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(stderr, "ipcamd passwd: no password on standard input")
+		return 2
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		fmt.Fprintln(stderr, "ipcamd passwd: empty password")
+		return 2
+	}
+	h, err := auth.HashPassword(args[0], "", pw)
+	if err != nil {
+		fmt.Fprintln(stderr, "ipcamd passwd:", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "users:\n  - name: %s\n    role: %s\n    hash: %s\n", args[0], role, h)
+	return 0
 }
