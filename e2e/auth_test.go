@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os/exec"
@@ -156,4 +158,44 @@ func TestAuth(t *testing.T) {
 			t.Fatalf("unexpected data %q after the 401s", b)
 		}
 	})
+}
+
+// TestBasicAuth: Basic credentials are accepted over TLS, refused over
+// plain TCP (where they would travel in the clear), and a wrong password
+// is refused everywhere.
+func TestBasicAuth(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	srv := startServer(t, serverOptions{Config: usersConfig(t, "viewer1", "s3cret")})
+	tlsAddr := strings.TrimSuffix(strings.TrimPrefix(srv.TLS, "rtsps://"), "/main")
+	describe := func(tlsConn bool, user, pass string) string {
+		var c net.Conn
+		var err error
+		if tlsConn {
+			c, err = tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true})
+		} else {
+			c, err = net.Dial("tcp", srv.Addr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+		fmt.Fprintf(c, "DESCRIBE %s RTSP/1.0\r\nCSeq: 1\r\nAuthorization: Basic %s\r\n\r\n", srv.URL, cred)
+		status, _ := bufio.NewReader(c).ReadString('\n')
+		return strings.TrimSpace(status)
+	}
+	if got := describe(true, "viewer1", "s3cret"); !strings.Contains(got, " 200 ") {
+		t.Errorf("Basic over TLS with the right password: %q, want 200", got)
+	}
+	if got := describe(true, "viewer1", "wrong"); !strings.Contains(got, " 401 ") {
+		t.Errorf("Basic over TLS with a wrong password: %q, want 401", got)
+	}
+	if got := describe(false, "viewer1", "s3cret"); !strings.Contains(got, " 401 ") {
+		t.Errorf("Basic over plain TCP: %q, want 401", got)
+	}
 }
