@@ -34,6 +34,21 @@
 // whose oldest unsent frame is older than Options.EvictAfter, or whose TCP
 // write stalls for Options.WriteTimeout, is closed.
 //
+// # Transports and access
+//
+// Besides UDP unicast and TCP interleaved, the server speaks RTSP over TLS
+// (rtsps://, any crypto/tls listener passed to Serve) and RTSP tunnelled
+// over HTTP (the QuickTime GET/POST scheme, told apart from RTSP by its
+// first bytes, and also mountable on an HTTP server through
+// HTTPTunnelHandler). With Options.Auth set, every request but OPTIONS
+// needs Digest (SHA-256 or MD5) or, over TLS, Basic credentials; see
+// package rtsp/auth.
+//
+// Connections are capped in total and per client address; a connection
+// that carries no TCP session closes after Options.IdleTimeout of silence,
+// a request must arrive within Options.HeadTimeout of its first byte, and
+// its header block may not exceed 8 KB.
+//
 // # Sessions
 //
 // SETUP answers with Session: ID;timeout=N. A UDP session is kept alive by
