@@ -36,7 +36,10 @@
 //
 // # Transports and access
 //
-// Besides UDP unicast and TCP interleaved, the server speaks RTSP over TLS
+// Besides UDP unicast and TCP interleaved, the server sends UDP multicast
+// (IPv4, Linux): each stream gets a group from Options.MulticastPrefix and
+// one sender, started with its first multicast player and stopped with the
+// last, whatever the number of clients. It speaks RTSP over TLS
 // (rtsps://, any crypto/tls listener passed to Serve) and RTSP tunnelled
 // over HTTP (the QuickTime GET/POST scheme, told apart from RTSP by its
 // first bytes, and also mountable on an HTTP server through

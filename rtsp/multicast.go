@@ -40,13 +40,12 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// mcastGroups holds the multicast groups of every server in the process by
-// server and stream. A group is in it while it has members, and no two
-// groups share an address.
-var mcastGroups = struct {
+// mcastRegistry holds a server's multicast groups by stream. A group is in
+// it while it has members, and no two groups share an address.
+type mcastRegistry struct {
 	mu sync.Mutex
 	m  map[mcastKey]*mcastGroup
-}{m: make(map[mcastKey]*mcastGroup)}
+}
 
 type mcastKey struct {
 	srv    *Server
@@ -85,15 +84,19 @@ type mcastMember struct {
 // if st has none yet, and sets ss.mcast.
 func joinMulticast(ss *session, st *Stream) (*mcastGroup, error) {
 	key := mcastKey{ss.srv, st}
-	mcastGroups.mu.Lock()
-	defer mcastGroups.mu.Unlock()
-	g := mcastGroups.m[key]
+	reg := &ss.srv.mcast
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.m == nil {
+		reg.m = make(map[mcastKey]*mcastGroup)
+	}
+	g := reg.m[key]
 	if g == nil {
 		var err error
 		if g, err = newMcastGroup(key); err != nil {
 			return nil, err
 		}
-		mcastGroups.m[key] = g
+		reg.m[key] = g
 		g.log.Debug("rtsp: multicast group allocated", "path", st.Path(), "group", g.addr, "port", g.port, "source", g.src)
 	}
 	g.mu.Lock()
@@ -104,7 +107,7 @@ func joinMulticast(ss *session, st *Stream) (*mcastGroup, error) {
 }
 
 // newMcastGroup allocates an address for a new group. The caller holds
-// mcastGroups.mu.
+// the registry's lock.
 func newMcastGroup(key mcastKey) (*mcastGroup, error) {
 	o := key.srv.opts
 	p := o.MulticastPrefix
@@ -147,7 +150,7 @@ func newMcastGroup(key mcastKey) (*mcastGroup, error) {
 		g.ifi = ifi
 	}
 	addr, ok := allocGroup(p, func(a netip.Addr) bool {
-		for _, x := range mcastGroups.m {
+		for _, x := range key.srv.mcast.m {
 			if x.addr == a {
 				return true
 			}
@@ -282,12 +285,13 @@ func (g *mcastGroup) leave(ss *session) {
 	if !empty {
 		return
 	}
-	mcastGroups.mu.Lock()
-	defer mcastGroups.mu.Unlock()
+	reg := &g.key.srv.mcast
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.members) == 0 && mcastGroups.m[g.key] == g {
-		delete(mcastGroups.m, g.key)
+	if len(g.members) == 0 && reg.m[g.key] == g {
+		delete(reg.m, g.key)
 		g.log.Debug("rtsp: multicast group released", "group", g.addr)
 	}
 }

@@ -87,9 +87,9 @@ func mcastReceiver(t *testing.T, group netip.Addr, port int) *net.UDPConn {
 
 // groupOf returns the server's group for its stream, or nil.
 func groupOf(ts *testServer) *mcastGroup {
-	mcastGroups.mu.Lock()
-	defer mcastGroups.mu.Unlock()
-	return mcastGroups.m[mcastKey{ts.srv, ts.stream}]
+	ts.srv.mcast.mu.Lock()
+	defer ts.srv.mcast.mu.Unlock()
+	return ts.srv.mcast.m[mcastKey{ts.srv, ts.stream}]
 }
 
 func groupState(g *mcastGroup) (members, playing, starts int, snd *mcastSender) {

@@ -143,6 +143,7 @@ type Server struct {
 	evicted, expired atomic.Uint64
 
 	tunnels tunnelRegistry // RTSP over HTTP halves waiting for a partner
+	mcast   mcastRegistry  // multicast groups by stream
 }
 
 // NewServer returns a server for the given streams.

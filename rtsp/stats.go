@@ -10,7 +10,7 @@ import (
 type SessionStats struct {
 	ID        string
 	Path      string
-	Transport string // "UDP" or "TCP"
+	Transport string // "UDP", "TCP" or "multicast"
 	Client    netip.AddrPort
 	Playing   bool
 	// Sent counts what reached the client's socket.

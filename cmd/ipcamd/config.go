@@ -128,7 +128,7 @@ type HTTPConfig struct {
 // DefaultConfig returns the configuration used when no file or flag says
 // otherwise.
 func DefaultConfig() Config {
-	return Config{
+	c := Config{
 		Source:   "testsrc",
 		LogLevel: "info",
 		Buffer:   4 << 20,
@@ -147,6 +147,8 @@ func DefaultConfig() Config {
 		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
 			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
+	c.RTSP.Multicast.Enabled = true
+	return c
 }
 
 // LoadConfig reads a YAML file over the defaults. An unknown key or a value
