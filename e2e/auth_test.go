@@ -71,7 +71,7 @@ func TestAuth(t *testing.T) {
 		t.Parallel()
 		requireGstElements(t, "rtspsrc", "rtph264depay", "h264parse", "avdec_h264", "identity", "fakesink")
 		r := runTool(t, 30*time.Second, t.TempDir(), "gst-launch-1.0",
-			"rtspsrc", "location="+srv.URL, "user-id=viewer1", "user-pw=s3cret pass", "protocols=tcp", "latency=200",
+			"rtspsrc", "location="+good, "protocols=tcp", "latency=200",
 			"!", "rtph264depay", "!", "h264parse", "!", "avdec_h264",
 			"!", "identity", "eos-after=50", "!", "fakesink")
 		if !strings.Contains(r.Stdout, `Got EOS from element "pipeline0"`) {
