@@ -71,6 +71,10 @@ type RTSPConfig struct {
 	ClientBacklog int `yaml:"client_backlog"`
 	// MaxSessions bounds concurrent sessions.
 	MaxSessions int `yaml:"max_sessions"`
+	// MaxConns bounds open RTSP connections, and MaxConnsPerAddr those
+	// from one client address.
+	MaxConns        int `yaml:"max_conns"`
+	MaxConnsPerAddr int `yaml:"max_conns_per_addr"`
 	// TLSListen is the TCP address of RTSP over TLS (rtsps://); empty
 	// turns it off.
 	TLSListen string `yaml:"tls_listen"`
@@ -133,14 +137,16 @@ func DefaultConfig() Config {
 		LogLevel: "info",
 		Buffer:   4 << 20,
 		RTSP: RTSPConfig{
-			Listen:         ":8554",
-			Path:           "/main",
-			SubPath:        "/sub",
-			SessionTimeout: 60 * time.Second,
-			MaxPayload:     1400,
-			ClientBacklog:  4 << 20,
-			MaxSessions:    200,
-			TLSListen:      ":8322",
+			Listen:          ":8554",
+			Path:            "/main",
+			SubPath:         "/sub",
+			SessionTimeout:  60 * time.Second,
+			MaxPayload:      1400,
+			ClientBacklog:   4 << 20,
+			MaxSessions:     200,
+			MaxConns:        512,
+			MaxConnsPerAddr: 32,
+			TLSListen:       ":8322",
 		},
 		StateDir: defaultStateDir(),
 		HTTP:     HTTPConfig{Listen: ":8080"},
@@ -243,6 +249,12 @@ func (c *Config) Validate() error {
 	}
 	if n := c.RTSP.MaxSessions; n < 1 {
 		return fmt.Errorf("rtsp.max_sessions: %d must be at least 1", n)
+	}
+	if n := c.RTSP.MaxConns; n < 1 {
+		return fmt.Errorf("rtsp.max_conns: %d must be at least 1", n)
+	}
+	if n := c.RTSP.MaxConnsPerAddr; n < 1 || n > c.RTSP.MaxConns {
+		return fmt.Errorf("rtsp.max_conns_per_addr: %d must be between 1 and rtsp.max_conns", n)
 	}
 	if p := c.RTSP.Multicast.Prefix; p.IsValid() && (!p.Addr().Is4() || !p.Addr().IsMulticast() || p.Bits() < 4) {
 		return fmt.Errorf("rtsp.multicast.prefix: %v is not an IPv4 multicast range within 224.0.0.0/4", p)

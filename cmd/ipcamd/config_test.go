@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipcamd/ipcamd/rtsp/auth"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -91,6 +93,14 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.RTSP.MaxPayload = 20 }, "rtsp.max_payload"},
 		{func(c *Config) { c.RTSP.ClientBacklog = 10 }, "rtsp.client_backlog"},
 		{func(c *Config) { c.RTSP.MaxSessions = 0 }, "rtsp.max_sessions"},
+		{func(c *Config) { c.RTSP.MaxConns = 0 }, "rtsp.max_conns"},
+		{func(c *Config) { c.RTSP.MaxConnsPerAddr = 1000 }, "rtsp.max_conns_per_addr"},
+		{func(c *Config) { c.RTSP.SubPath = c.RTSP.Path }, "rtsp.sub_path"},
+		{func(c *Config) { c.Encoder.SubWidth = 641 }, "encoder.sub_width"},
+		{func(c *Config) { c.Encoder.QP = 60 }, "encoder.qp"},
+		{func(c *Config) { c.RTSP.TLSCert = "a.pem" }, "rtsp.tls_cert"},
+		{func(c *Config) { c.RTSP.Multicast.Port = 5001 }, "rtsp.multicast"},
+		{func(c *Config) { c.Users = []auth.User{{Name: "x", Hash: "plain"}} }, "users"},
 		{func(c *Config) { c.HTTP.Listen = "x" }, "http.listen"},
 		{func(c *Config) { c.Buffer = 1 }, "buffer"},
 		{func(c *Config) { c.Source = "file:" }, "source"},

@@ -236,13 +236,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		verifier = nil
 	}
 	srv := rtsp.NewServer(rtsp.Options{
-		Auth:           verifier,
-		SessionTimeout: cfg.RTSP.SessionTimeout,
-		RTPPort:        cfg.RTSP.RTPPort,
-		ClientBacklog:  cfg.RTSP.ClientBacklog,
-		MaxSessions:    cfg.RTSP.MaxSessions,
-		ServerName:     "ipcamd/" + versionString(),
-		Logger:         log,
+		Auth:            verifier,
+		SessionTimeout:  cfg.RTSP.SessionTimeout,
+		RTPPort:         cfg.RTSP.RTPPort,
+		ClientBacklog:   cfg.RTSP.ClientBacklog,
+		MaxSessions:     cfg.RTSP.MaxSessions,
+		MaxConns:        cfg.RTSP.MaxConns,
+		MaxConnsPerAddr: cfg.RTSP.MaxConnsPerAddr,
+		ServerName:      "ipcamd/" + versionString(),
+		Logger:          log,
 
 		Multicast:          cfg.RTSP.Multicast.Enabled,
 		MulticastPrefix:    cfg.RTSP.Multicast.Prefix,
