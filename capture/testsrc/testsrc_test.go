@@ -656,10 +656,12 @@ func TestRunStops(t *testing.T) {
 	}
 }
 
-// TestPNG writes sample frames for a human to look at, with -png DIR.
+// TestPNG renders sample frames to PNG and checks that they decode at
+// their size; with -png DIR it keeps them there for a human to look at.
 func TestPNG(t *testing.T) {
-	if *pngDir == "" {
-		t.Skip("no -png directory")
+	dir := *pngDir
+	if dir == "" {
+		dir = t.TempDir()
 	}
 	for _, sz := range []struct{ w, h int }{{320, 240}, {1280, 720}, {1000, 562}, {1920, 1080}} {
 		s := newSource(t, sz.w, sz.h)
@@ -668,7 +670,11 @@ func TestPNG(t *testing.T) {
 		if err := png.Encode(&buf, f.YCbCr()); err != nil {
 			t.Fatal(err)
 		}
-		name := filepath.Join(*pngDir, fmt.Sprintf("testsrc-%dx%d.png", sz.w, sz.h))
+		img, err := png.Decode(bytes.NewReader(buf.Bytes()))
+		if err != nil || img.Bounds().Dx() != sz.w || img.Bounds().Dy() != sz.h {
+			t.Fatalf("%dx%d frame as PNG: %v, bounds %v", sz.w, sz.h, err, img.Bounds())
+		}
+		name := filepath.Join(dir, fmt.Sprintf("testsrc-%dx%d.png", sz.w, sz.h))
 		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
