@@ -671,8 +671,11 @@ func TestPNG(t *testing.T) {
 			t.Fatal(err)
 		}
 		img, err := png.Decode(bytes.NewReader(buf.Bytes()))
-		if err != nil || img.Bounds().Dx() != sz.w || img.Bounds().Dy() != sz.h {
-			t.Fatalf("%dx%d frame as PNG: %v, bounds %v", sz.w, sz.h, err, img.Bounds())
+		if err != nil {
+			t.Fatalf("%dx%d frame as PNG: %v", sz.w, sz.h, err)
+		}
+		if b := img.Bounds(); b.Dx() != sz.w || b.Dy() != sz.h {
+			t.Fatalf("%dx%d frame decodes as %v", sz.w, sz.h, b)
 		}
 		name := filepath.Join(dir, fmt.Sprintf("testsrc-%dx%d.png", sz.w, sz.h))
 		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
