@@ -41,7 +41,27 @@ need_pkg gir1.2-gst-rtsp-server-1.0
 need_pkg gir1.2-gstreamer-1.0
 need_pkg python3-gi
 
+# ONVIF clients and schema checks: python3-zeep (with /usr/bin/python3),
+# xmllint, Debian's onvif-util.
+need_pkg python3-zeep
+need_cmd xmllint libxml2-utils
+need_cmd onvif-util onvif-tools
+
+# npm onvif@0.8.3, the library behind many NVRs, in e2e/.npm (not in git).
+npm_dir="$(cd "$(dirname "$0")" && pwd)/.npm"
+install_npm() {
+	if [ -f "$npm_dir/node_modules/onvif/package.json" ] &&
+		grep -q '"version": "0.8.3"' "$npm_dir/node_modules/onvif/package.json"; then
+		return 0
+	fi
+	command -v npm >/dev/null || { echo "install-peers.sh: npm is missing" >&2; exit 1; }
+	mkdir -p "$npm_dir"
+	echo "install-peers.sh: installing npm onvif@0.8.3 into $npm_dir"
+	(cd "$npm_dir" && npm install --silent --no-audit --no-fund onvif@0.8.3 >/dev/null)
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+	install_npm
 	exit 0
 fi
 
@@ -70,4 +90,5 @@ for e in rtspsrc rtph264depay h264parse avdec_h264; do
 done
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||
 	{ echo "install-peers.sh: /usr/bin/python3 cannot load GstRtspServer" >&2; exit 1; }
+install_npm
 echo "install-peers.sh: done"
