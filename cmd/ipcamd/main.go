@@ -303,6 +303,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		fmt.Fprintln(stdout, "HTTP:       ", u)
 	}
 
+	defer startDiscovery(ctx, httpLn.Addr(), log)() // waits for its Bye at return, after cancel
 	var runErr error
 	select {
 	case <-ctx.Done():
