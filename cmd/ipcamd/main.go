@@ -252,7 +252,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		MulticastTTL:       cfg.RTSP.Multicast.TTL,
 		MulticastInterface: cfg.RTSP.Multicast.Interface,
 	}, streams...)
-	hs := &http.Server{Handler: httpHandler(src, srv.HTTPTunnelHandler()), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: httpHandler(src, srv.HTTPTunnelHandler(),
+		onvifHandler(cfg, onvifProfiles(cfg, src), rtspLn.Addr(), verifier, log)), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -344,11 +345,15 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 	return urls
 }
 
-// httpHandler serves the HTTP side: a health check, snapshots, and RTSP
-// tunnelled over HTTP.
-func httpHandler(src *source, tunnel http.Handler) http.Handler {
+// httpHandler serves the HTTP side: a health check, snapshots, RTSP
+// tunnelled over HTTP, and the ONVIF services under /onvif/ (when onvif
+// is not nil).
+func httpHandler(src *source, tunnel, onvif http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", tunnel)
+	if onvif != nil {
+		mux.Handle("/onvif/", onvif)
+	}
 	mux.Handle("GET /snapshot.jpg", snapshotHandler(src.latest, src.noRaw))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Drives ipcamd's ONVIF device and media services with python3-zeep (the
+SOAP library Home Assistant's ONVIF integration is built on), loading the
+official WSDLs, so every reply is parsed against the schema.
+
+usage: zeep_client.py WSDL_DIR HOST PORT [USER PASSWORD [digest|wsse]]
+
+Prints one line per check and "stream <token> <uri>" for each profile; exits
+non-zero on the first failure."""
+import os
+import sys
+
+from zeep import Client, Settings
+from zeep.transports import Transport
+
+wsdl_dir, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+user = password = mode = None
+if len(sys.argv) > 5:
+    user, password = sys.argv[4], sys.argv[5]
+    mode = sys.argv[6] if len(sys.argv) > 6 else "digest"
+
+import requests
+from requests.auth import HTTPDigestAuth
+
+session = requests.Session()
+wsse = None
+if mode == "digest":
+    session.auth = HTTPDigestAuth(user, password)
+elif mode == "wsse":
+    from zeep.wsse.username import UsernameToken
+    wsse = UsernameToken(user, password, use_digest=True)
+transport = Transport(session=session, timeout=10)
+settings = Settings(strict=True)
+base = "http://%s:%d" % (host, port)
+
+
+def service(wsdl, binding, path):
+    c = Client(os.path.join(wsdl_dir, wsdl), transport=transport, settings=settings, wsse=wsse)
+    return c.create_service(binding, base + path)
+
+
+def check(name, cond, value):
+    if not cond:
+        print("FAIL", name, repr(value))
+        sys.exit(1)
+    print("ok", name)
+
+
+dev = service("devicemgmt.wsdl", "{http://www.onvif.org/ver10/device/wsdl}DeviceBinding", "/onvif/device_service")
+media = service("media.wsdl", "{http://www.onvif.org/ver10/media/wsdl}MediaBinding", "/onvif/media_service")
+
+t = dev.GetSystemDateAndTime()
+check("GetSystemDateAndTime UTC year", t.UTCDateTime.Date.Year >= 2024, t)
+check("GetSystemDateAndTime TZ", bool(t.TimeZone.TZ), t)
+
+info = dev.GetDeviceInformation()
+for f in ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId"):
+    check("GetDeviceInformation " + f, bool(info[f]), info)
+
+caps = dev.GetCapabilities(Category="All")
+check("GetCapabilities Media XAddr", caps.Media.XAddr == base + "/onvif/media_service", caps.Media.XAddr)
+check("GetCapabilities Device XAddr", caps.Device.XAddr == base + "/onvif/device_service", caps.Device.XAddr)
+check("GetCapabilities RTP_RTSP_TCP", caps.Media.StreamingCapabilities.RTP_RTSP_TCP is True, caps.Media)
+check("GetCapabilities Imaging", caps.Imaging.XAddr.startswith(base), caps.Imaging)
+check("GetCapabilities Events", caps.Events.XAddr.startswith(base), caps.Events)
+
+svcs = dev.GetServices(IncludeCapability=True)
+check("GetServices", {s.Namespace for s in svcs} == {"http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/media/wsdl"}, svcs)
+sc = dev.GetServiceCapabilities()
+check("GetServiceCapabilities", sc.Security.UsernameToken is True, sc)
+scopes = dev.GetScopes()
+check("GetScopes", any(s.ScopeItem == "onvif://www.onvif.org/Profile/Streaming" for s in scopes), scopes)
+hn = dev.GetHostname()
+check("GetHostname", hn.FromDHCP is False, hn)
+nics = dev.GetNetworkInterfaces()
+check("GetNetworkInterfaces", len(nics) > 0 and all(n.Info.HwAddress for n in nics), nics)
+dns = dev.GetDNS()
+check("GetDNS", dns.FromDHCP is False, dns)
+ntp = dev.GetNTP()
+check("GetNTP", ntp.FromDHCP is False, ntp)
+gw = dev.GetNetworkDefaultGateway()
+check("GetNetworkDefaultGateway", gw is not None, gw)
+try:
+    dev.SetSystemDateAndTime(DateTimeType="NTP", DaylightSavings=False)
+    check("SetSystemDateAndTime", True, None)
+except Exception as e:  # a viewer may not change the device
+    check("SetSystemDateAndTime refused", user is not None and "NotAuthorized" in " ".join(map(str, getattr(e, "subcodes", None) or [])), e)
+
+msc = media.GetServiceCapabilities()
+check("media GetServiceCapabilities", msc.SnapshotUri is True, msc)
+profiles = media.GetProfiles()
+check("GetProfiles", len(profiles) >= 1, profiles)
+for p in profiles:
+    vec = p.VideoEncoderConfiguration
+    check("profile %s H264" % p.token, vec.Encoding == "H264", vec)
+    check("profile %s RateControl" % p.token, vec.RateControl.BitrateLimit > 0 and vec.RateControl.FrameRateLimit > 0, vec)
+    check("profile %s H264 GovLength" % p.token, vec.H264.GovLength > 0 and vec.H264.H264Profile == "Baseline", vec)
+    print("size %s %dx%d" % (p.token, vec.Resolution.Width, vec.Resolution.Height))
+    one = media.GetProfile(ProfileToken=p.token)
+    check("GetProfile %s" % p.token, one.token == p.token, one)
+    uri = media.GetStreamUri(StreamSetup={"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}, ProfileToken=p.token)
+    check("GetStreamUri %s" % p.token, uri.Uri.startswith("rtsp://%s:" % host) and uri.Timeout is not None, uri)
+    print("stream", p.token, uri.Uri)
+    snap = media.GetSnapshotUri(ProfileToken=p.token)
+    check("GetSnapshotUri %s" % p.token, snap.Uri == base + "/snapshot.jpg", snap)
+    opts = media.GetVideoEncoderConfigurationOptions(ProfileToken=p.token)
+    check("GetVideoEncoderConfigurationOptions %s" % p.token, len(opts.H264.ResolutionsAvailable) >= 1, opts)
+    c = media.GetVideoEncoderConfiguration(ConfigurationToken=vec.token)
+    check("GetVideoEncoderConfiguration %s" % p.token, c.token == vec.token, c)
+
+vs = media.GetVideoSources()
+check("GetVideoSources", len(vs) == 1 and vs[0].Resolution.Width > 0, vs)
+vscs = media.GetVideoSourceConfigurations()
+check("GetVideoSourceConfigurations", len(vscs) == 1, vscs)
+vsc = media.GetVideoSourceConfiguration(ConfigurationToken=vscs[0].token)
+check("GetVideoSourceConfiguration", vsc.SourceToken == vs[0].token, vsc)
+vecs = media.GetVideoEncoderConfigurations()
+check("GetVideoEncoderConfigurations", len(vecs) == len(profiles), vecs)
+
+try:
+    media.CreateProfile(Name="SynoTestProfile")
+    check("CreateProfile faults", False, None)
+except Exception as e:  # zeep.exceptions.Fault
+    check("CreateProfile faults", "MaxNVTProfiles" in " ".join(map(str, getattr(e, "subcodes", None) or [])) or "profiles" in str(e), e)
+print("DONE")
