@@ -36,6 +36,9 @@ import (
 	"github.com/ipcamd/ipcamd/rtsp/auth"
 )
 
+// errRestart ends serve when the service should start again.
+var errRestart = errors.New("restart requested")
+
 // version is set at link time with -ldflags "-X main.version=...".
 var version = ""
 
@@ -77,7 +80,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, stdout); err != nil {
+	err = serve(ctx, cfg, log, stdout)
+	if errors.Is(err, errRestart) {
+		stop()
+		exe, xerr := os.Executable()
+		if xerr == nil {
+			xerr = syscall.Exec(exe, append([]string{exe}, args...), os.Environ())
+		}
+		log.Error("ipcamd could not restart itself", "err", xerr)
+		return 1
+	}
+	if err != nil {
 		log.Error("ipcamd stopped", "err", err)
 		return 1
 	}
@@ -252,8 +265,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		MulticastTTL:       cfg.RTSP.Multicast.TTL,
 		MulticastInterface: cfg.RTSP.Multicast.Interface,
 	}, streams...)
+	// ONVIF SystemReboot restarts the service: a clean shutdown, then the
+	// same binary again (run re-executes it).
+	restart := make(chan struct{}, 1)
+	requestRestart := func() {
+		select {
+		case restart <- struct{}{}:
+		default:
+		}
+	}
 	hs := &http.Server{Handler: httpHandler(src, srv.HTTPTunnelHandler(),
-		onvifHandler(cfg, onvifProfiles(cfg, src), rtspLn.Addr(), verifier, log)), ReadHeaderTimeout: 5 * time.Second}
+		onvifHandler(cfg, onvifProfiles(cfg, src), rtspLn.Addr(), verifier, requestRestart, log)), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -310,6 +332,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case runErr = <-errc:
+	case <-restart:
+		log.Info("restarting on request")
+		runErr = errRestart
 	}
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), time.Second)

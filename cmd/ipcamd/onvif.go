@@ -74,7 +74,7 @@ func cmp0(v, def int) int {
 // UsernameTokens need plain-text passwords, which the config does not hold,
 // so they are refused when users exist (clients then fall back to Digest,
 // or fail: see the onvif package).
-func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, log *slog.Logger) http.Handler {
+func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, reboot func(), log *slog.Logger) http.Handler {
 	port := 0
 	if ta, ok := rtspAddr.(*net.TCPAddr); ok {
 		port = ta.Port
@@ -87,6 +87,7 @@ func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verif
 		HardwareID:      "ipcamd-" + runtime.GOARCH,
 		Profiles:        profiles,
 		RTSPPort:        port,
+		Reboot:          reboot,
 		Logger:          log,
 	}
 	if verifier != nil {
