@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -274,7 +275,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		default:
 		}
 	}
-	hs := &http.Server{Handler: httpHandler(src, srv.HTTPTunnelHandler(),
+	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(),
 		onvifHandler(cfg, onvifProfiles(cfg, src), rtspLn.Addr(), verifier, requestRestart, log)), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -373,13 +374,13 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 // httpHandler serves the HTTP side: a health check, snapshots, RTSP
 // tunnelled over HTTP, and the ONVIF services under /onvif/ (when onvif
 // is not nil).
-func httpHandler(src *source, tunnel, onvif http.Handler) http.Handler {
+func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", tunnel)
 	if onvif != nil {
 		mux.Handle("/onvif/", onvif)
 	}
-	mux.Handle("GET /snapshot.jpg", snapshotHandler(src.latest, src.noRaw))
+	mux.Handle("GET /snapshot.jpg", requireUser(verifier, snapshotHandler(src.latest, src.noRaw)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
@@ -418,4 +419,33 @@ func passwd(args []string, in io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "users:\n  - name: %s\n    role: %s\n    hash: %s\n", args[0], role, h)
 	return 0
+}
+
+// requireUser wraps h with HTTP authentication by the configured users
+// (Digest, or Basic over TLS); with no users it is h itself.
+func requireUser(v *auth.Verifier, h http.Handler) http.Handler {
+	if v == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote := netip.Addr{}
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			remote = ap.Addr().Unmap()
+		}
+		_, err := v.Check(r.Method, r.RequestURI, r.Header.Get("Authorization"), remote, r.TLS != nil)
+		var ch *auth.Challenge
+		switch {
+		case err == nil:
+			h.ServeHTTP(w, r)
+		case errors.As(err, &ch):
+			for _, c := range ch.WWWAuthenticate {
+				w.Header().Add("WWW-Authenticate", c)
+			}
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+		case errors.Is(err, auth.ErrTooManyFailures):
+			http.Error(w, "too many failed attempts", http.StatusForbidden)
+		default:
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+		}
+	})
 }

@@ -34,7 +34,7 @@ func TestONVIFProfiles(t *testing.T) {
 func TestHTTPHandlerMountsONVIF(t *testing.T) {
 	cfg := DefaultConfig()
 	src := &source{setSubOutput: func(auWriter) {}, noRaw: "none"}
-	h := httpHandler(src, http.NotFoundHandler(),
+	h := httpHandler(src, nil, http.NotFoundHandler(),
 		onvifHandler(cfg, onvifProfiles(cfg, src), &net.TCPAddr{Port: 8554}, nil, nil, slog.New(slog.DiscardHandler)))
 	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/></s:Body></s:Envelope>`
 	w := httptest.NewRecorder()
