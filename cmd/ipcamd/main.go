@@ -326,6 +326,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		log.Info("serving HTTP", "url", u)
 		fmt.Fprintln(stdout, "HTTP:       ", u)
 	}
+	for _, u := range serviceURLs("http", httpLn.Addr(), "/onvif/device_service") {
+		log.Info("serving ONVIF", "url", u)
+		fmt.Fprintln(stdout, "ONVIF:      ", u)
+	}
 
 	defer startDiscovery(ctx, httpLn.Addr(), log)() // waits for its Bye at return, after cancel
 	var runErr error
