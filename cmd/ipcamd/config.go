@@ -40,9 +40,18 @@ type Config struct {
 	// Users may watch (role viewer) or also administer (role admin) the
 	// camera. Each has a hash made by `ipcamd passwd NAME`. With no users
 	// the streams are open to anyone.
-	Users []auth.User `yaml:"users"`
+	Users []UserConfig `yaml:"users"`
 	// Auth tunes authentication.
 	Auth AuthConfig `yaml:"auth"`
+}
+
+// UserConfig is one user: name, role and hash, and the password sealed
+// for ONVIF WS-Security, all as `ipcamd passwd` prints them.
+type UserConfig struct {
+	auth.User `yaml:",inline"`
+	// WSSE is the password sealed with the state directory's key; ONVIF
+	// clients that sign with a WS-Security PasswordDigest need it.
+	WSSE string `yaml:"wsse"`
 }
 
 // AuthConfig tunes authentication.
@@ -407,5 +416,9 @@ func validPath(p string) bool {
 
 // authConfig is the configuration of the RTSP authenticator.
 func (c *Config) authConfig() auth.Config {
-	return auth.Config{Users: c.Users, AllowBasicWithoutTLS: c.Auth.AllowBasicWithoutTLS}
+	users := make([]auth.User, len(c.Users))
+	for i, u := range c.Users {
+		users[i] = u.User
+	}
+	return auth.Config{Users: users, AllowBasicWithoutTLS: c.Auth.AllowBasicWithoutTLS}
 }

@@ -100,7 +100,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Encoder.QP = 60 }, "encoder.qp"},
 		{func(c *Config) { c.RTSP.TLSCert = "a.pem" }, "rtsp.tls_cert"},
 		{func(c *Config) { c.RTSP.Multicast.Port = 5001 }, "rtsp.multicast"},
-		{func(c *Config) { c.Users = []auth.User{{Name: "x", Hash: "plain"}} }, "users"},
+		{func(c *Config) { c.Users = []UserConfig{{User: auth.User{Name: "x", Hash: "plain"}}} }, "users"},
 		{func(c *Config) { c.HTTP.Listen = "x" }, "http.listen"},
 		{func(c *Config) { c.Buffer = 1 }, "buffer"},
 		{func(c *Config) { c.Source = "file:" }, "source"},
@@ -137,5 +137,64 @@ func TestParseSource(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("ParseSource(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+func TestSealedPasswords(t *testing.T) {
+	dir := t.TempDir()
+	key, err := secretKey(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := secretKey(dir, false)
+	if err != nil || string(again) != string(key) {
+		t.Fatalf("the key did not persist: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "secret.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret.key: %v, mode %v, want 0600", err, fi.Mode())
+	}
+	sealed, err := seal(key, "alice", "my secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, "my secret") {
+		t.Fatal("the sealed form shows the password")
+	}
+	if pw, err := unseal(key, "alice", sealed); err != nil || pw != "my secret" {
+		t.Fatalf("unseal = %q, %v", pw, err)
+	}
+	if _, err := unseal(key, "bob", sealed); err == nil {
+		t.Error("a password sealed for alice opened for bob")
+	}
+	other, _ := secretKey(t.TempDir(), true)
+	if _, err := unseal(other, "alice", sealed); err == nil {
+		t.Error("a password opened with another state directory's key")
+	}
+	if _, err := unseal(key, "alice", "plain"); err == nil {
+		t.Error("an unsealed value was accepted")
+	}
+}
+
+func TestPasswdPrintsAUsableEntry(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := writeConfig(t, "state_dir: "+dir+"\n")
+	var out, errOut strings.Builder
+	if code := passwd([]string{"-config", cfgFile, "alice", "admin"}, strings.NewReader("pw one\n"), &out, &errOut); code != 0 {
+		t.Fatalf("passwd exit %d: %s", code, errOut.String())
+	}
+	cfg, err := LoadConfig(writeConfig(t, "state_dir: "+dir+"\n"+out.String()))
+	if err != nil {
+		t.Fatalf("the printed entry does not load: %v\n%s", err, out.String())
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	u := cfg.Users[0]
+	if u.Name != "alice" || u.Role != auth.RoleAdmin || u.WSSE == "" {
+		t.Fatalf("user %+v", u)
+	}
+	key, _ := secretKey(dir, false)
+	if pw, err := unseal(key, "alice", u.WSSE); err != nil || pw != "pw one" {
+		t.Fatalf("wsse unseals to %q, %v", pw, err)
 	}
 }

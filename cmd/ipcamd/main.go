@@ -5,7 +5,7 @@
 //
 //	ipcamd [-config FILE] [-source SPEC] [-rtsp ADDR] [-http ADDR] [-log-level LEVEL]
 //	ipcamd version
-//	ipcamd passwd NAME [ROLE]   (reads the password from standard input)
+//	ipcamd passwd [-config FILE] NAME [ROLE]   (reads the password from standard input)
 //
 // SPEC is testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS].
 package main
@@ -392,16 +392,35 @@ func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif http.Handle
 }
 
 // passwd reads a password from in and prints the users: entry for NAME,
-// with its hash, to paste into the config file.
+// with its hash and, sealed with the state directory's key (made if
+// needed), the password that ONVIF WS-Security needs.
 func passwd(args []string, in io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ipcamd passwd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration `file`, for its state_dir")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ipcamd passwd [-config FILE] NAME [viewer|admin] < password")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	args = fs.Args()
 	if len(args) < 1 || len(args) > 2 {
-		fmt.Fprintln(stderr, "usage: ipcamd passwd NAME [viewer|admin] < password")
+		fs.Usage()
 		return 2
 	}
 	role := auth.RoleViewer
 	if len(args) == 2 {
 		var err error
 		if role, err = auth.ParseRole(args[1]); err != nil {
+			fmt.Fprintln(stderr, "ipcamd passwd:", err)
+			return 2
+		}
+	}
+	cfg := DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = LoadConfig(*configPath); err != nil {
 			fmt.Fprintln(stderr, "ipcamd passwd:", err)
 			return 2
 		}
@@ -422,6 +441,16 @@ func passwd(args []string, in io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stdout, "users:\n  - name: %s\n    role: %s\n    hash: %s\n", args[0], role, h)
+	key, err := secretKey(cfg.StateDir, true)
+	if err == nil {
+		var sealed string
+		if sealed, err = seal(key, args[0], pw); err == nil {
+			fmt.Fprintf(stdout, "    wsse: %s\n", sealed)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ipcamd passwd: no wsse: entry, so ONVIF WS-Security will not work for %s: %v\n", args[0], err)
+	}
 	return 0
 }
 

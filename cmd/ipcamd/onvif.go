@@ -96,6 +96,28 @@ func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verif
 			admins[u.Name] = u.Role.Includes(auth.RoleAdmin)
 		}
 		opts.IsAdmin = func(user string) bool { return admins[user] }
+		// WS-Security needs the passwords: unseal them once at start.
+		passwords := map[string]string{}
+		key, kerr := secretKey(cfg.StateDir, false)
+		for _, u := range cfg.Users {
+			if u.WSSE == "" {
+				continue
+			}
+			if kerr != nil {
+				log.Warn("ONVIF WS-Security is off for a user: no secret key", "user", u.Name, "err", kerr)
+				continue
+			}
+			pw, err := unseal(key, u.Name, u.WSSE)
+			if err != nil {
+				log.Warn("ONVIF WS-Security is off for a user", "user", u.Name, "err", err)
+				continue
+			}
+			passwords[u.Name] = pw
+		}
+		opts.PasswordLookup = func(user string) (string, bool) {
+			pw, ok := passwords[user]
+			return pw, ok
+		}
 		opts.Authenticate = func(r *http.Request) (string, bool, []string) {
 			remote := netip.Addr{}
 			if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
