@@ -97,7 +97,7 @@ func soapPost(t *testing.T, endpoint, op string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// TestONVIF drives ipcamd's ONVIF device and media services with real
+// TestONVIF drives ipcamd's ONVIF device, media and imaging services with real
 // clients: python3-zeep with the official WSDLs (strict parsing of every
 // reply), the npm onvif package, and xmllint against the schemas; the
 // stream URIs they get must play in ffprobe.
@@ -155,8 +155,9 @@ func TestONVIF(t *testing.T) {
 		requireDebianPackage(t, "libxml2-utils", func() error { _, err := exec.LookPath("xmllint"); return err })
 		dir := t.TempDir()
 		schemas := map[string]string{
-			"tds": serviceSchema(t, wsdl, "devicemgmt.wsdl", dir),
-			"trt": serviceSchema(t, wsdl, "media.wsdl", dir),
+			"tds":  serviceSchema(t, wsdl, "devicemgmt.wsdl", dir),
+			"trt":  serviceSchema(t, wsdl, "media.wsdl", dir),
+			"timg": serviceSchema(t, wsdl, "imaging.wsdl", dir),
 		}
 		ops := []struct{ svc, op string }{
 			{"tds", "GetSystemDateAndTime"}, {"tds", "GetDeviceInformation"},
@@ -172,8 +173,13 @@ func TestONVIF(t *testing.T) {
 			{"trt", `GetVideoSourceConfiguration><ConfigurationToken>VideoSourceConfig_1</ConfigurationToken></GetVideoSourceConfiguration`},
 			{"trt", `GetVideoEncoderConfiguration><ConfigurationToken>VideoEncoder_main</ConfigurationToken></GetVideoEncoderConfiguration`},
 			{"trt", `GetVideoEncoderConfigurationOptions><ProfileToken>main</ProfileToken></GetVideoEncoderConfigurationOptions`},
+			{"timg", "GetServiceCapabilities"},
+			{"timg", `GetImagingSettings><VideoSourceToken>VideoSource_1</VideoSourceToken></GetImagingSettings`},
+			{"timg", `SetImagingSettings><VideoSourceToken>VideoSource_1</VideoSourceToken><ImagingSettings><Brightness xmlns="http://www.onvif.org/ver10/schema">50</Brightness></ImagingSettings></SetImagingSettings`},
+			{"timg", `GetOptions><VideoSourceToken>VideoSource_1</VideoSourceToken></GetOptions`},
 		}
-		ns := map[string]string{"tds": "http://www.onvif.org/ver10/device/wsdl", "trt": "http://www.onvif.org/ver10/media/wsdl"}
+		ns := map[string]string{"tds": "http://www.onvif.org/ver10/device/wsdl", "trt": "http://www.onvif.org/ver10/media/wsdl",
+			"timg": "http://www.onvif.org/ver20/imaging/wsdl"}
 		for i, o := range ops {
 			name, rest, _ := strings.Cut(o.op, ">")
 			req := "<" + name + ` xmlns="` + ns[o.svc] + `"`
@@ -203,6 +209,16 @@ func TestONVIF(t *testing.T) {
 		if resp.StatusCode != 500 || !strings.Contains(body, "ter:ActionNotSupported") || !strings.Contains(body, "not implemented") ||
 			resp.Header.Get("Content-Type") != "application/soap+xml; charset=utf-8" {
 			t.Errorf("unknown op: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		img := srv.HTTP + "/onvif/imaging_service"
+		const timg = `xmlns="http://www.onvif.org/ver20/imaging/wsdl"`
+		resp, body = soapPost(t, img, `<SetImagingSettings `+timg+`><VideoSourceToken>VideoSource_1</VideoSourceToken><ImagingSettings><IrCutFilter xmlns="http://www.onvif.org/ver10/schema">NIGHT</IrCutFilter></ImagingSettings></SetImagingSettings>`)
+		if resp.StatusCode != 400 || !regexp.MustCompile(`(?s)env:Sender.*ter:InvalidArgVal.*ter:SettingsInvalid`).MatchString(body) {
+			t.Errorf("invalid IrCutFilter: %d\n%s", resp.StatusCode, body)
+		}
+		resp, body = soapPost(t, img, `<SetImagingSettings `+timg+`><VideoSourceToken>nope</VideoSourceToken><ImagingSettings/></SetImagingSettings>`)
+		if resp.StatusCode != 400 || !strings.Contains(body, "ter:NoSource") {
+			t.Errorf("unknown source: %d\n%s", resp.StatusCode, body)
 		}
 	})
 }
@@ -239,6 +255,9 @@ func TestONVIFAuth(t *testing.T) {
 	}
 	if !strings.Contains(r.Stdout, "ok SetSystemDateAndTime refused") {
 		t.Errorf("a viewer could set the time:\n%s", r)
+	}
+	if !strings.Contains(r.Stdout, "ok imaging SetImagingSettings refused") || !strings.Contains(r.Stdout, "ok imaging GetImagingSettings") {
+		t.Errorf("a viewer could change the imaging settings, or could not read them:\n%s", r)
 	}
 	r = runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
 		mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "viewer1", "wrong", "digest")
@@ -277,7 +296,8 @@ func serviceSchema(t *testing.T, wsdlDir, wsdlFile, dir string) string {
 	// The embedded schema relies on prefixes declared on wsdl:definitions.
 	open := s[:strings.Index(s, ">")]
 	for _, d := range [][2]string{{"tt", "http://www.onvif.org/ver10/schema"}, {"tds", "http://www.onvif.org/ver10/device/wsdl"},
-		{"trt", "http://www.onvif.org/ver10/media/wsdl"}, {"xs", "http://www.w3.org/2001/XMLSchema"}} {
+		{"trt", "http://www.onvif.org/ver10/media/wsdl"}, {"timg", "http://www.onvif.org/ver20/imaging/wsdl"},
+		{"xs", "http://www.w3.org/2001/XMLSchema"}} {
 		if !strings.Contains(open, "xmlns:"+d[0]+"=") {
 			s = strings.Replace(s, "<xs:schema", `<xs:schema xmlns:`+d[0]+`="`+d[1]+`"`, 1)
 		}

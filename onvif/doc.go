@@ -7,12 +7,13 @@
 // the namespace URI and local name of the Body's first child, never on a
 // prefix or the URL path: any of DevicePath, MediaPath, ImagingPath and
 // EventsPath serves any operation. Replies are built with encoding/xml and
-// their Envelope declares every prefix they use (env, tds, trt, tt, ter).
+// their Envelope declares every prefix they use (env, tds, trt, tt, ter,
+// timg).
 // Every address in a reply is the local address the request arrived at.
 //
 // Faults: an unknown operation gets env:Receiver/ter:ActionNotSupported
-// with HTTP 500 and a reason containing "not implemented" (imaging and
-// events operations get it for now); CreateProfile and DeleteProfile get
+// with HTTP 500 and a reason containing "not implemented" (events
+// operations get it for now); CreateProfile and DeleteProfile get
 // ter:Action/ter:MaxNVTProfiles before any authentication (Synology probes
 // with an unauthenticated CreateProfile); a header other than wsse:Security
 // with mustUnderstand gets an env:MustUnderstand fault.

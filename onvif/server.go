@@ -89,6 +89,9 @@ type Options struct {
 	// Nil accepts the request and leaves the clock alone (the device
 	// reports DateTimeType NTP, so clients do not expect to set it).
 	SetTime func(time.Time) error
+	// Imaging drives the IR cut filter (imaging service); nil keeps the
+	// mode in memory, starting at AUTO.
+	Imaging Imaging
 
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -104,6 +107,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	ops  map[xml.Name]operation
+	img  *imagingService
 
 	mu     sync.Mutex
 	nonces map[string]time.Time
@@ -181,6 +185,7 @@ func New(opts Options) (*Server, error) {
 	s.ops = map[xml.Name]operation{}
 	s.deviceOps()
 	s.mediaOps()
+	s.imagingOps()
 	return s, nil
 }
 

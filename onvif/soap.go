@@ -243,6 +243,7 @@ var prefixes = [][2]string{
 	{"trt", NSMedia},
 	{"tt", NSSchema},
 	{"ter", NSError},
+	{"timg", NSImg},
 }
 
 // marshalEnvelope writes a SOAP envelope of the given version around body.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Drives ipcamd's ONVIF device and media services with python3-zeep (the
+"""Drives ipcamd's ONVIF device, media and imaging services with python3-zeep (the
 SOAP library Home Assistant's ONVIF integration is built on), loading the
 official WSDLs, so every reply is parsed against the schema.
 
@@ -48,6 +48,7 @@ def check(name, cond, value):
 
 dev = service("devicemgmt.wsdl", "{http://www.onvif.org/ver10/device/wsdl}DeviceBinding", "/onvif/device_service")
 media = service("media.wsdl", "{http://www.onvif.org/ver10/media/wsdl}MediaBinding", "/onvif/media_service")
+imaging = service("imaging.wsdl", "{http://www.onvif.org/ver20/imaging/wsdl}ImagingBinding", "/onvif/imaging_service")
 
 t = dev.GetSystemDateAndTime()
 check("GetSystemDateAndTime UTC year", t.UTCDateTime.Date.Year >= 2024, t)
@@ -61,11 +62,13 @@ caps = dev.GetCapabilities(Category="All")
 check("GetCapabilities Media XAddr", caps.Media.XAddr == base + "/onvif/media_service", caps.Media.XAddr)
 check("GetCapabilities Device XAddr", caps.Device.XAddr == base + "/onvif/device_service", caps.Device.XAddr)
 check("GetCapabilities RTP_RTSP_TCP", caps.Media.StreamingCapabilities.RTP_RTSP_TCP is True, caps.Media)
-check("GetCapabilities Imaging", caps.Imaging.XAddr.startswith(base), caps.Imaging)
+check("GetCapabilities Imaging", caps.Imaging.XAddr == base + "/onvif/imaging_service", caps.Imaging)
 check("GetCapabilities Events", caps.Events.XAddr.startswith(base), caps.Events)
 
 svcs = dev.GetServices(IncludeCapability=True)
-check("GetServices", {s.Namespace for s in svcs} == {"http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/media/wsdl"}, svcs)
+check("GetServices", {s.Namespace for s in svcs} == {"http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/media/wsdl",
+                                                     "http://www.onvif.org/ver20/imaging/wsdl"}, svcs)
+check("GetServices imaging XAddr", any(s.XAddr == base + "/onvif/imaging_service" for s in svcs), svcs)
 sc = dev.GetServiceCapabilities()
 check("GetServiceCapabilities", sc.Security.UsernameToken is True, sc)
 scopes = dev.GetScopes()
@@ -116,6 +119,46 @@ vsc = media.GetVideoSourceConfiguration(ConfigurationToken=vscs[0].token)
 check("GetVideoSourceConfiguration", vsc.SourceToken == vs[0].token, vsc)
 vecs = media.GetVideoEncoderConfigurations()
 check("GetVideoEncoderConfigurations", len(vecs) == len(profiles), vecs)
+
+# Imaging, on the source of the first profile as Home Assistant does.
+src = profiles[0].VideoSourceConfiguration.SourceToken
+isc = imaging.GetServiceCapabilities()
+check("imaging GetServiceCapabilities", isc.ImageStabilization is False, isc)
+iopts = imaging.GetOptions(VideoSourceToken=src)
+check("imaging GetOptions IrCutFilterModes", list(iopts.IrCutFilterModes) == ["ON", "OFF", "AUTO"], iopts)
+check("imaging GetOptions Brightness", iopts.Brightness.Min == 0 and iopts.Brightness.Max == 100, iopts)
+ims = imaging.GetImagingSettings(VideoSourceToken=src)
+check("imaging GetImagingSettings", ims.IrCutFilter in ("ON", "OFF", "AUTO") and ims.Brightness is not None, ims)
+print("ircut", ims.IrCutFilter)
+
+
+def subcodes(e):
+    return " ".join(map(str, getattr(e, "subcodes", None) or []))
+
+
+try:
+    imaging.SetImagingSettings(VideoSourceToken=src, ImagingSettings={"IrCutFilter": "OFF"})
+    ims2 = imaging.GetImagingSettings(VideoSourceToken=src)
+    check("imaging SetImagingSettings OFF", ims2.IrCutFilter == "OFF" and ims2.Brightness == ims.Brightness, ims2)
+    imaging.SetImagingSettings(VideoSourceToken=src, ImagingSettings={"Brightness": 60.0}, ForcePersistence=True)
+    ims2 = imaging.GetImagingSettings(VideoSourceToken=src)
+    check("imaging SetImagingSettings partial", ims2.IrCutFilter == "OFF" and ims2.Brightness == 60.0, ims2)
+    imaging.SetImagingSettings(VideoSourceToken=src, ImagingSettings={"IrCutFilter": "AUTO"})
+    ims2 = imaging.GetImagingSettings(VideoSourceToken=src)
+    check("imaging SetImagingSettings AUTO", ims2.IrCutFilter == "AUTO" and ims2.Brightness == 60.0, ims2)
+    imaging.SetImagingSettings(VideoSourceToken=src, ImagingSettings={"Brightness": ims.Brightness})
+except Exception as e:  # a viewer may not change the device
+    check("imaging SetImagingSettings refused", user is not None and "NotAuthorized" in subcodes(e), e)
+try:
+    imaging.GetImagingSettings(VideoSourceToken="NoSuchSource")
+    check("imaging NoSource", False, None)
+except Exception as e:
+    check("imaging NoSource", "NoSource" in subcodes(e), e)
+try:
+    imaging.GetStatus(VideoSourceToken=src)
+    check("imaging GetStatus not supported", False, None)
+except Exception as e:
+    check("imaging GetStatus not supported", "ActionNotSupported" in subcodes(e), e)
 
 try:
     media.CreateProfile(Name="SynoTestProfile")
