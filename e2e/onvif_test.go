@@ -158,6 +158,7 @@ func TestONVIF(t *testing.T) {
 			"tds":  serviceSchema(t, wsdl, "devicemgmt.wsdl", dir),
 			"trt":  serviceSchema(t, wsdl, "media.wsdl", dir),
 			"timg": serviceSchema(t, wsdl, "imaging.wsdl", dir),
+			"tev":  serviceSchema(t, wsdl, "events.wsdl", dir),
 		}
 		ops := []struct{ svc, op string }{
 			{"tds", "GetSystemDateAndTime"}, {"tds", "GetDeviceInformation"},
@@ -177,9 +178,11 @@ func TestONVIF(t *testing.T) {
 			{"timg", `GetImagingSettings><VideoSourceToken>VideoSource_1</VideoSourceToken></GetImagingSettings`},
 			{"timg", `SetImagingSettings><VideoSourceToken>VideoSource_1</VideoSourceToken><ImagingSettings><Brightness xmlns="http://www.onvif.org/ver10/schema">50</Brightness></ImagingSettings></SetImagingSettings`},
 			{"timg", `GetOptions><VideoSourceToken>VideoSource_1</VideoSourceToken></GetOptions`},
+			{"tev", "GetServiceCapabilities"}, {"tev", "GetEventProperties"},
+			{"tev", `CreatePullPointSubscription><InitialTerminationTime>PT10S</InitialTerminationTime></CreatePullPointSubscription`},
 		}
 		ns := map[string]string{"tds": "http://www.onvif.org/ver10/device/wsdl", "trt": "http://www.onvif.org/ver10/media/wsdl",
-			"timg": "http://www.onvif.org/ver20/imaging/wsdl"}
+			"timg": "http://www.onvif.org/ver20/imaging/wsdl", "tev": "http://www.onvif.org/ver10/events/wsdl"}
 		for i, o := range ops {
 			name, rest, _ := strings.Cut(o.op, ">")
 			req := "<" + name + ` xmlns="` + ns[o.svc] + `"`
@@ -292,11 +295,12 @@ func serviceSchema(t *testing.T, wsdlDir, wsdlFile, dir string) string {
 	if s == "" {
 		t.Fatalf("no schema in %s", wsdlFile)
 	}
-	s = strings.Replace(s, `schemaLocation="./onvif.xsd"`, `schemaLocation="`+filepath.Join(wsdlDir, "onvif.xsd")+`"`, 1)
+	s = strings.ReplaceAll(s, `schemaLocation="./`, `schemaLocation="`+wsdlDir+`/`)
 	// The embedded schema relies on prefixes declared on wsdl:definitions.
 	open := s[:strings.Index(s, ">")]
 	for _, d := range [][2]string{{"tt", "http://www.onvif.org/ver10/schema"}, {"tds", "http://www.onvif.org/ver10/device/wsdl"},
 		{"trt", "http://www.onvif.org/ver10/media/wsdl"}, {"timg", "http://www.onvif.org/ver20/imaging/wsdl"},
+		{"tev", "http://www.onvif.org/ver10/events/wsdl"}, {"wsa", "http://www.w3.org/2005/08/addressing"},
 		{"xs", "http://www.w3.org/2001/XMLSchema"}} {
 		if !strings.Contains(open, "xmlns:"+d[0]+"=") {
 			s = strings.Replace(s, "<xs:schema", `<xs:schema xmlns:`+d[0]+`="`+d[1]+`"`, 1)

@@ -167,7 +167,7 @@ func (s *Server) getCapabilities(c *call) (*el, error) {
 	}
 	if all || cat == "Events" {
 		caps.kids = append(caps.kids, e("tt:Events", e("tt:XAddr", ev),
-			e("tt:WSSubscriptionPolicySupport", "false"), e("tt:WSPullPointSupport", "false"),
+			e("tt:WSSubscriptionPolicySupport", "false"), e("tt:WSPullPointSupport", "true"),
 			e("tt:WSPausableSubscriptionManagerInterfaceSupport", "false")))
 	}
 	if all || cat == "Imaging" {
@@ -199,7 +199,7 @@ func (s *Server) deviceServiceCaps() *el {
 
 func (s *Server) getServices(c *call) (*el, error) {
 	incl := c.op.child(NSDevice, "IncludeCapability").text() == "true"
-	dev, media, img, _ := s.xaddrs(c)
+	dev, media, img, ev := s.xaddrs(c)
 	svc := func(ns, xaddr string, caps *el, major, minor string) *el {
 		x := e("tds:Service", e("tds:Namespace", ns), e("tds:XAddr", xaddr))
 		if incl && caps != nil {
@@ -208,11 +208,11 @@ func (s *Server) getServices(c *call) (*el, error) {
 		x.kids = append(x.kids, e("tds:Version", e("tt:Major", major), e("tt:Minor", minor)))
 		return x
 	}
-	// Events is not listed until it is implemented.
 	return e("tds:GetServicesResponse",
 		svc(NSDevice, dev, s.deviceServiceCaps(), "2", "60"),
 		svc(NSMedia, media, s.mediaServiceCaps(), "2", "60"),
-		svc(NSImg, img, s.imagingServiceCaps(), "2", "60")), nil
+		svc(NSImg, img, s.imagingServiceCaps(), "2", "60"),
+		svc(NSEvents, ev, s.eventsServiceCaps(), "2", "60")), nil
 }
 
 func (s *Server) getHostname(c *call) (*el, error) {

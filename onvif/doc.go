@@ -12,8 +12,7 @@
 // Every address in a reply is the local address the request arrived at.
 //
 // Faults: an unknown operation gets env:Receiver/ter:ActionNotSupported
-// with HTTP 500 and a reason containing "not implemented" (events
-// operations get it for now); CreateProfile and DeleteProfile get
+// with HTTP 500 and a reason containing "not implemented"; CreateProfile and DeleteProfile get
 // ter:Action/ter:MaxNVTProfiles before any authentication (Synology probes
 // with an unauthenticated CreateProfile); a header other than wsse:Security
 // with mustUnderstand gets an env:MustUnderstand fault.

@@ -264,7 +264,7 @@ func TestFaults(t *testing.T) {
 	// Prefix is irrelevant, namespace is: a GetSystemDateAndTime in another namespace is unknown.
 	r = do(t, s, DevicePath, envelopeFor(`<tds:GetSystemDateAndTime xmlns:tds="urn:other"/>`))
 	checkFault(t, r, "Receiver", "ActionNotSupported")
-	// Imaging GetStatus (no focus motor) and events are not implemented yet.
+	// Imaging GetStatus (no focus motor) is not implemented.
 	r = do(t, s, ImagingPath, envelopeFor(`<GetStatus xmlns="http://www.onvif.org/ver20/imaging/wsdl"><VideoSourceToken>VideoSource_1</VideoSourceToken></GetStatus>`))
 	checkFault(t, r, "Receiver", "ActionNotSupported")
 	// Unknown mustUnderstand header.

@@ -108,6 +108,7 @@ type Server struct {
 	log  *slog.Logger
 	ops  map[xml.Name]operation
 	img  *imagingService
+	ev   *eventService
 
 	mu     sync.Mutex
 	nonces map[string]time.Time
@@ -186,6 +187,7 @@ func New(opts Options) (*Server, error) {
 	s.deviceOps()
 	s.mediaOps()
 	s.imagingOps()
+	s.eventsOps()
 	return s, nil
 }
 
@@ -305,6 +307,9 @@ func (s *Server) serve(c *call) (*el, error) {
 		if h.XMLName.Space == NSWSSE && h.XMLName.Local == "Security" {
 			sec = h
 			continue
+		}
+		if h.XMLName.Space == NSWSA {
+			continue // WS-Addressing (wsa:To names a subscription)
 		}
 		if mu := mustUnderstand(h, c.env.Version); mu {
 			return nil, fault(http.StatusInternalServerError, "MustUnderstand",

@@ -244,6 +244,12 @@ var prefixes = [][2]string{
 	{"tt", NSSchema},
 	{"ter", NSError},
 	{"timg", NSImg},
+	{"tev", NSEvents},
+	{"wsnt", NSWSNT},
+	{"wsa", NSWSA},
+	{"tns1", NSTopics},
+	{"wstop", NSWSTop},
+	{"xs", NSXS},
 }
 
 // marshalEnvelope writes a SOAP envelope of the given version around body.

@@ -196,30 +196,36 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	rtspLn, err := net.Listen("tcp", cfg.RTSP.Listen)
-	if err != nil {
-		return fmt.Errorf("rtsp: %w", err)
-	}
-	listeners := []net.Listener{rtspLn}
+	// Bind RTSP last, so that once its port answers (what clients and
+	// tests wait for) every other port does too.
+	var tln net.Listener
 	if cfg.RTSP.TLSListen != "" {
 		tc, err := tlsConfig(cfg, log)
 		if err != nil {
-			rtspLn.Close()
 			return err
 		}
-		tln, err := tls.Listen("tcp", cfg.RTSP.TLSListen, tc)
-		if err != nil {
-			rtspLn.Close()
+		if tln, err = tls.Listen("tcp", cfg.RTSP.TLSListen, tc); err != nil {
 			return fmt.Errorf("rtsps: %w", err)
 		}
-		listeners = append(listeners, tln)
 	}
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
-		for _, ln := range listeners {
-			ln.Close()
+		if tln != nil {
+			tln.Close()
 		}
 		return fmt.Errorf("http: %w", err)
+	}
+	rtspLn, err := net.Listen("tcp", cfg.RTSP.Listen)
+	if err != nil {
+		httpLn.Close()
+		if tln != nil {
+			tln.Close()
+		}
+		return fmt.Errorf("rtsp: %w", err)
+	}
+	listeners := []net.Listener{rtspLn}
+	if tln != nil {
+		listeners = append(listeners, tln)
 	}
 
 	rb := ring.New(cfg.Buffer, 1024)
