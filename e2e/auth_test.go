@@ -10,11 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/pion/rtp"
 )
 
 // usersConfig returns a users: section with one viewer, hashed by
@@ -80,44 +75,7 @@ func TestAuth(t *testing.T) {
 	})
 	t.Run("gortsplib", func(t *testing.T) {
 		t.Parallel()
-		u, err := base.ParseURL(good)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := gortsplib.ProtocolTCP
-		c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &p}
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		desc, _, err := c.Describe(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var forma *format.H264
-		medi := desc.FindFormat(&forma)
-		if medi == nil {
-			t.Fatal("no H.264 in the SDP")
-		}
-		if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-		got := make(chan struct{}, 1)
-		c.OnPacketRTP(medi, forma, func(*rtp.Packet) {
-			select {
-			case got <- struct{}{}:
-			default:
-			}
-		})
-		if _, err := c.Play(nil); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-got:
-			t.Log("gortsplib: RTP received with Digest credentials from the URL")
-		case <-time.After(10 * time.Second):
-			t.Fatal("no RTP with valid credentials")
-		}
+		gortsplibPlay(t, good, nil, 25, 10*time.Second) // Digest SHA-256 from the URL
 	})
 	t.Run("no media without credentials", func(t *testing.T) {
 		t.Parallel()

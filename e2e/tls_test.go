@@ -41,52 +41,59 @@ func TestRTSPS(t *testing.T) {
 	})
 	t.Run("gortsplib", func(t *testing.T) {
 		t.Parallel()
-		u, err := base.ParseURL(srv.TLS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := gortsplib.ProtocolTCP
-		c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &p,
-			TLSConfig: &tls.Config{InsecureSkipVerify: true}}
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		desc, _, err := c.Describe(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var forma *format.H264
-		medi := desc.FindFormat(&forma)
-		if medi == nil {
-			t.Fatal("no H.264 in the SDP")
-		}
-		if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-		dec, err := forma.CreateDecoder()
-		if err != nil {
-			t.Fatal(err)
-		}
-		aus := make(chan struct{}, 100)
-		c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-			if _, err := dec.Decode(pkt); err == nil {
-				select {
-				case aus <- struct{}{}:
-				default:
-				}
-			}
-		})
-		if _, err := c.Play(nil); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.After(15 * time.Second)
-		for n := 0; n < 50; n++ {
+		gortsplibPlay(t, srv.TLS, &tls.Config{InsecureSkipVerify: true}, 50, 15*time.Second)
+	})
+}
+
+// gortsplibPlay plays url over TCP with the gortsplib client (tlsConf for
+// rtsps://) and waits for n decoded access units, failing the test if they
+// do not come within timeout.
+func gortsplibPlay(t *testing.T, url string, tlsConf *tls.Config, n int, timeout time.Duration) {
+	t.Helper()
+	u, err := base.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := gortsplib.ProtocolTCP
+	c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &p, TLSConfig: tlsConf}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	desc, _, err := c.Describe(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forma *format.H264
+	medi := desc.FindFormat(&forma)
+	if medi == nil {
+		t.Fatal("no H.264 in the SDP")
+	}
+	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := forma.CreateDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aus := make(chan struct{}, 100)
+	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		if _, err := dec.Decode(pkt); err == nil {
 			select {
-			case <-aus:
-			case <-deadline:
-				t.Fatalf("got %d access units over rtsps in 15 s, want 50", n)
+			case aus <- struct{}{}:
+			default:
 			}
 		}
 	})
+	if _, err := c.Play(nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(timeout)
+	for i := 0; i < n; i++ {
+		select {
+		case <-aus:
+		case <-deadline:
+			t.Fatalf("gortsplib got %d access units from %s in %v, want %d", i, url, timeout, n)
+		}
+	}
 }
