@@ -127,6 +127,11 @@ func parseHash(s string) (Hash, error) {
 	if len(f) != 6 {
 		return h, fmt.Errorf("%d fields, want 6", len(f))
 	}
+	// Go's base64 decoders skip CR and LF even in strict mode; a hash has
+	// exactly one spelling.
+	if strings.ContainsAny(s, "\r\n") {
+		return h, errors.New("line break inside the hash")
+	}
 	n, err := strconv.Atoi(f[1])
 	if err != nil || n < 1 || n > maxIterations || f[1][0] == '+' || f[1][0] == '0' {
 		return h, fmt.Errorf("iteration count %q is not a number in 1-%d", f[1], maxIterations)
