@@ -36,8 +36,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // mcastRegistry holds a server's multicast groups by stream. A group is in
@@ -442,28 +440,8 @@ func (snd *mcastSender) run(ctx context.Context, period time.Duration) {
 // sendRTCP sends a sender report to the group's RTCP port, followed by a
 // BYE when bye is set. Before the first packet only the BYE is sent.
 func (snd *mcastSender) sendRTCP(bye bool) {
-	ssrc := snd.g.key.stream.SSRC()
-	var pkts []rtcp.Packet
-	if wall := snd.sub.lastWall.Load(); wall != 0 {
-		packets := snd.cnt.packetsSent.Load()
-		pkts = append(pkts, &rtcp.SenderReport{
-			SSRC:        ssrc,
-			NTPTime:     ntpTime(time.Unix(0, wall)),
-			RTPTime:     snd.sub.lastTS.Load(),
-			PacketCount: uint32(packets),
-			OctetCount:  uint32(snd.cnt.bytesSent.Load() - 12*packets),
-		})
-	} else if bye {
-		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: ssrc})
-	}
-	if bye {
-		pkts = append(pkts, &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"})
-	}
-	if len(pkts) == 0 {
-		return
-	}
-	b, err := rtcp.Marshal(pkts)
-	if err != nil {
+	b := rtcpReport(snd.g.key.stream.SSRC(), snd.sub, &snd.cnt, bye)
+	if b == nil {
 		return
 	}
 	snd.rtcp.WriteToUDPAddrPort(b, netip.AddrPortFrom(snd.g.addr, uint16(snd.g.port+1)))

@@ -266,27 +266,8 @@ const tcpSendBuffer = 128 << 10
 // sendSR sends an RTCP sender report, followed by a BYE when bye is set.
 // Without a subscriber, or before the first packet, only the BYE is sent.
 func (ss *session) sendSR(sub *subscriber, bye bool) {
-	var pkts []rtcp.Packet
-	ssrc := ss.stream.SSRC()
-	if sub != nil && sub.lastWall.Load() != 0 {
-		pkts = append(pkts, &rtcp.SenderReport{
-			SSRC:        ssrc,
-			NTPTime:     ntpTime(time.Unix(0, sub.lastWall.Load())),
-			RTPTime:     sub.lastTS.Load(),
-			PacketCount: uint32(ss.cnt.packetsSent.Load()),
-			OctetCount:  uint32(ss.cnt.bytesSent.Load() - 12*ss.cnt.packetsSent.Load()),
-		})
-	} else if bye {
-		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: ssrc})
-	}
-	if bye {
-		pkts = append(pkts, &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"})
-	}
-	if len(pkts) == 0 {
-		return
-	}
-	b, err := rtcp.Marshal(pkts)
-	if err != nil {
+	b := rtcpReport(ss.stream.SSRC(), sub, &ss.cnt, bye)
+	if b == nil {
 		return
 	}
 	switch ss.transport {
@@ -323,6 +304,38 @@ func (ss *session) handleRTCP(b []byte) {
 			ss.jitter.Store(r.Jitter)
 		}
 	}
+}
+
+// rtcpReport marshals an RTCP sender report of what sub sent (counted in
+// cnt), followed by a BYE when bye is set. Without a subscriber, or before
+// its first packet, only the BYE goes out (behind an empty receiver
+// report, as a compound packet must start with a report). It returns nil
+// when there is nothing to send.
+func rtcpReport(ssrc uint32, sub *subscriber, cnt *counters, bye bool) []byte {
+	var pkts []rtcp.Packet
+	if sub != nil && sub.lastWall.Load() != 0 {
+		packets := cnt.packetsSent.Load()
+		pkts = append(pkts, &rtcp.SenderReport{
+			SSRC:        ssrc,
+			NTPTime:     ntpTime(time.Unix(0, sub.lastWall.Load())),
+			RTPTime:     sub.lastTS.Load(),
+			PacketCount: uint32(packets),
+			OctetCount:  uint32(cnt.bytesSent.Load() - 12*packets),
+		})
+	} else if bye {
+		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: ssrc})
+	}
+	if bye {
+		pkts = append(pkts, &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"})
+	}
+	if len(pkts) == 0 {
+		return nil
+	}
+	b, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // ntpTime converts t to a 64-bit NTP timestamp.
