@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,20 +13,6 @@ import (
 
 // usersConfig returns a users: section with one viewer, hashed by
 // `ipcamd passwd`.
-func usersConfig(t *testing.T, name, password string) string {
-	t.Helper()
-	if buildErr != nil {
-		t.Fatalf("building ipcamd: %v", buildErr)
-	}
-	cmd := exec.Command(ipcamdBin, "passwd", name, "viewer")
-	cmd.Stdin = strings.NewReader(password + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ipcamd passwd: %v", err)
-	}
-	return string(out)
-}
-
 // withCreds puts user:password into an rtsp:// URL.
 func withCreds(url, user, password string) string {
 	return strings.Replace(url, "://", "://"+user+":"+password+"@", 1)
@@ -43,7 +28,7 @@ func TestAuth(t *testing.T) {
 		t.Log("ipcamd only")
 		return
 	}
-	srv := startServer(t, serverOptions{Config: usersConfig(t, "viewer1", "s3cret pass")})
+	srv := startServer(t, serverOptions{Users: []user{{Name: "viewer1", Password: "s3cret pass"}}})
 	good := withCreds(srv.URL, "viewer1", "s3cret%20pass")
 
 	t.Run("ffmpeg", func(t *testing.T) {
@@ -127,7 +112,7 @@ func TestBasicAuth(t *testing.T) {
 		t.Log("ipcamd only")
 		return
 	}
-	srv := startServer(t, serverOptions{Config: usersConfig(t, "viewer1", "s3cret")})
+	srv := startServer(t, serverOptions{Users: []user{{Name: "viewer1", Password: "s3cret"}}})
 	tlsAddr := strings.TrimSuffix(strings.TrimPrefix(srv.TLS, "rtsps://"), "/main")
 	describe := func(tlsConn bool, user, pass string) string {
 		var c net.Conn

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -255,9 +256,15 @@ type serverOptions struct {
 	// "default" passes no -source at all (the live test pattern).
 	Source string
 	// Config is YAML appended to ipcamd's config file (top-level keys
-	// other than rtsp and state_dir).
+	// other than rtsp, state_dir and users).
 	Config string
+	// Users are added with `ipcamd passwd`, in the instance's state
+	// directory, so that WS-Security works for them too.
+	Users []user
 }
+
+// user is an account of ipcamd under test; Role is viewer or admin.
+type user struct{ Name, Password, Role string }
 
 // server is one running instance of the server under test.
 type server struct {
@@ -326,8 +333,15 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		if opts.SessionTimeout > 0 {
 			body += fmt.Sprintf("  session_timeout: %s\n", opts.SessionTimeout)
 		}
-		body += opts.Config
 		cfg := filepath.Join(dir, "ipcamd.yaml")
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+		users, err := addUsers(cfg, opts.Users)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errNoRetry, err)
+		}
+		body += users + opts.Config
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			return nil, err
 		}
@@ -452,4 +466,26 @@ func (s *server) cleanup(t *testing.T) {
 	if t.Failed() {
 		t.Logf("--- %s log (%s) ---\n%s", s.Kind, s.URL, tail(s.log(), 60))
 	}
+}
+
+// addUsers runs `ipcamd passwd` for each user with the config file cfg
+// (for its state directory) and returns the users: section.
+func addUsers(cfg string, users []user) (string, error) {
+	var out strings.Builder
+	for i, u := range users {
+		cmd := exec.Command(ipcamdBin, "passwd", "-config", cfg, u.Name, cmp.Or(u.Role, "viewer"))
+		cmd.Stdin = strings.NewReader(u.Password + "\n")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 {
+			return "", fmt.Errorf("ipcamd passwd %s: %v %s", u.Name, err, stderr.String())
+		}
+		entry := string(b)
+		if i > 0 {
+			entry = strings.TrimPrefix(entry, "users:\n")
+		}
+		out.WriteString(entry)
+	}
+	return out.String(), nil
 }

@@ -53,7 +53,10 @@ func npmOnvif(t *testing.T) string {
 	return filepath.Join(npmOnvifDir(t), "node_modules")
 }
 
-var streamLine = regexp.MustCompile(`(?m)^stream (\S+) (\S+)$`)
+var (
+	streamLine = regexp.MustCompile(`(?m)^stream (\S+) (\S+)$`)
+	resizedRE  = regexp.MustCompile(`(?m)^resized sub (\d+)x(\d+)$`)
+)
 
 // streams returns the "stream TOKEN URI" lines of a client script.
 func streams(out string) map[string]string {
@@ -123,6 +126,12 @@ func TestONVIF(t *testing.T) {
 		st := streams(r.Stdout)
 		if len(st) != 2 {
 			t.Fatalf("streams %v", st)
+		}
+		// The client made the sub stream smaller; new clients get that.
+		if m := resizedRE.FindStringSubmatch(r.Stdout); m == nil || m[1] != "320" || m[2] != "180" {
+			t.Errorf("SetVideoEncoderConfiguration did not resize the sub stream to 320x180: %v", m)
+		} else {
+			sizes["sub"] = [2]int{320, 180}
 		}
 		for tok, uri := range st {
 			if want := "rtsp://" + strings.TrimPrefix(srv.Addr, "") + "/" + tok; uri != want {
@@ -236,7 +245,7 @@ func TestONVIFAuth(t *testing.T) {
 		return
 	}
 	wsdl := requireWSDLs(t)
-	srv := startServer(t, serverOptions{Source: "default", Config: usersConfig(t, "viewer1", "s3cret pass")})
+	srv := startServer(t, serverOptions{Source: "default", Users: []user{{Name: "viewer1", Password: "s3cret pass"}}})
 	host, port := hostPort(t, srv.HTTP)
 	dev := srv.HTTP + "/onvif/device_service"
 
@@ -259,6 +268,9 @@ func TestONVIFAuth(t *testing.T) {
 	if !strings.Contains(r.Stdout, "ok SetSystemDateAndTime refused") {
 		t.Errorf("a viewer could set the time:\n%s", r)
 	}
+	if !strings.Contains(r.Stdout, "ok SetVideoEncoderConfiguration refused") {
+		t.Errorf("a viewer could change the encoder:\n%s", r)
+	}
 	if !strings.Contains(r.Stdout, "ok imaging SetImagingSettings refused") || !strings.Contains(r.Stdout, "ok imaging GetImagingSettings") {
 		t.Errorf("a viewer could change the imaging settings, or could not read them:\n%s", r)
 	}
@@ -266,6 +278,37 @@ func TestONVIFAuth(t *testing.T) {
 		mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "viewer1", "wrong", "digest")
 	if r.ExitCode == 0 || strings.Contains(r.Stdout, "ok GetDeviceInformation") || !strings.Contains(r.Stderr, "sender not authorized") {
 		t.Errorf("zeep client with a wrong password:\n%s", r)
+	}
+}
+
+// TestONVIFWSSecurity runs ipcamd with an admin made by `ipcamd passwd`
+// and drives every operation through zeep with a PasswordDigest
+// UsernameToken (no HTTP authentication), as Home Assistant does: the
+// sealed password in the config must verify, the admin may change the
+// encoder, and a wrong password gets ter:NotAuthorized.
+func TestONVIFWSSecurity(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	wsdl := requireWSDLs(t)
+	requireZeep(t)
+	srv := startServer(t, serverOptions{Source: "default", Users: []user{{"admin1", "adm1n pass", "admin"}}})
+	host, port := hostPort(t, srv.HTTP)
+	client := mustAbs(t, "testdata/onvif/zeep_client.py")
+	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", client, wsdl, host, port, "admin1", "adm1n pass", "wsse")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") {
+		t.Fatalf("zeep client with WS-Security failed:\n%s\n--- log ---\n%s", r, tail(srv.log(), 20))
+	}
+	if !strings.Contains(r.Stdout, "ok SetSystemDateAndTime\n") || !strings.Contains(r.Stdout, "resized sub 320x180") {
+		t.Errorf("the admin could not change the device:\n%s", r)
+	}
+	st := streams(r.Stdout)
+	probe(t, withCreds(st["sub"], "admin1", "adm1n%20pass"), 320, 180)
+	r = runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", client, wsdl, host, port, "admin1", "wrong", "wsse")
+	if r.ExitCode == 0 || strings.Contains(r.Stdout, "ok GetDeviceInformation") || !strings.Contains(r.Stderr, "security token could not be authenticated") {
+		t.Errorf("zeep client with a wrong WS-Security password:\n%s", r)
 	}
 }
 

@@ -22,7 +22,7 @@ func TestSnapshotDigest(t *testing.T) {
 		t.Log("ipcamd only")
 		return
 	}
-	srv := startServer(t, serverOptions{Source: "default", Config: usersConfig(t, "viewer1", "s3cret")})
+	srv := startServer(t, serverOptions{Source: "default", Users: []user{{Name: "viewer1", Password: "s3cret"}}})
 	url := srv.HTTP + "/snapshot.jpg"
 	res, err := http.Get(url)
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package onvif serves the ONVIF device and media (ver10) services over
-// SOAP, as an http.Handler mounted under /onvif/.
+// Package onvif serves the ONVIF device (ver10), media (ver10), imaging
+// (ver20) and events (ver10, pull-point) services over SOAP, as an
+// http.Handler mounted under /onvif/.
 //
 // Requests are SOAP 1.2 (answered in 1.2, application/soap+xml) or SOAP
 // 1.1 (answered in 1.1, text/xml); the request Content-Type is ignored.
@@ -27,11 +28,19 @@
 // (Options.Authenticate, e.g. Digest). Missing credentials get 401 with the
 // challenges of Options.Authenticate; a bad UsernameToken gets 400 (see
 // Options.WSSecurityStatus); both with env:Sender/ter:NotAuthorized.
-// SetSystemDateAndTime and SystemReboot also need Options.IsAdmin.
+// Operations that change the device (SetSystemDateAndTime, SystemReboot,
+// SetImagingSettings, SetVideoEncoderConfiguration) also need
+// Options.IsAdmin.
 //
 // UsernameToken PasswordDigest is Base64(SHA-1(nonce ‖ Created ‖
-// password)): it needs the plain-text password, which ipcamd's user
-// hashes do not hold. Options.PasswordLookup is the hook for it; ipcamd
-// leaves it nil for now, so clients that only speak WS-Security (Home
-// Assistant, the npm onvif package) work only on an open camera.
+// password)): it needs the plain-text password, which
+// Options.PasswordLookup provides (ipcamd keeps it sealed in the config
+// under a key in its state directory).
+//
+// Media: the profiles are fixed (CreateProfile faults), but their video
+// encoder settings are not: SetVideoEncoderConfiguration changes the
+// resolution (among Profile.Resolutions), frame rate, bit rate (clamped
+// to the range GetVideoEncoderConfigurationOptions reports) and GOP
+// through Options.SetVideoEncoder, which makes the change live and
+// persistent. Quality, multicast and session timeout are fixed.
 package onvif

@@ -42,7 +42,21 @@ type Profile struct {
 	MulticastAddress netip.Addr
 	MulticastPort    int
 	MulticastTTL     int
+
+	// The limits of SetVideoEncoderConfiguration, which
+	// GetVideoEncoderConfigurationOptions reports. Resolutions lists
+	// the sizes a client may choose; empty means Width x Height only.
+	// MaxFPS, MaxGOP and MaxBitrateKbps are the highest values accepted
+	// (0 means the current one); MinBitrateKbps is the lowest (0 means
+	// 64).
+	Resolutions    []Resolution
+	MaxFPS, MaxGOP int
+	MinBitrateKbps int
+	MaxBitrateKbps int
 }
+
+// Resolution is a picture size in pixels.
+type Resolution struct{ Width, Height int }
 
 // Options configures a Server.
 type Options struct {
@@ -89,6 +103,13 @@ type Options struct {
 	// Nil accepts the request and leaves the clock alone (the device
 	// reports DateTimeType NTP, so clients do not expect to set it).
 	SetTime func(time.Time) error
+	// SetVideoEncoder applies p, a profile whose encoder settings
+	// (Width, Height, FPS, BitrateKbps, GOP) a client changed with
+	// SetVideoEncoderConfiguration, within the profile's limits. It
+	// should make the change live and keep it across restarts; an
+	// error refuses the change (ter:ConfigModify) and the profile keeps
+	// its settings. Nil refuses every change.
+	SetVideoEncoder func(p Profile) error
 	// Imaging drives the IR cut filter (imaging service); nil keeps the
 	// mode in memory, starting at AUTO.
 	Imaging Imaging
@@ -112,6 +133,13 @@ type Server struct {
 
 	mu     sync.Mutex
 	nonces map[string]time.Time
+
+	// pmu guards the profiles' encoder settings, which
+	// SetVideoEncoderConfiguration changes; setMu serialises those
+	// changes.
+	pmu      sync.RWMutex
+	profiles []Profile
+	setMu    sync.Mutex
 }
 
 // access classes of operations.
@@ -180,6 +208,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{opts: opts, log: opts.Logger, nonces: map[string]time.Time{}}
+	s.profiles = append([]Profile(nil), opts.Profiles...)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -3,10 +3,12 @@ package rtsp
 // Multicast delivery (RFC 2326 §12.39, "multicast"), IPv4 only.
 //
 // A SETUP with "RTP/AVP;multicast" joins the session to its stream's
-// multicast group, which is allocated on the first such SETUP: the first
-// address of Options.MulticastPrefix that no other group uses, past the
-// prefix's first address, with Options.MulticastPort (RTP) and the port
-// above it (RTCP). The client's own destination, port and ttl are ignored;
+// multicast group. Each stream has a fixed group: the nth usable address
+// of Options.MulticastPrefix for the nth stream given to NewServer, past
+// the prefix's first address, with RTP on Options.MulticastPort + 2(n-1)
+// and RTCP on the port above (distinct ports, so that a receiver bound to
+// the wildcard address never gets another stream's packets);
+// Server.MulticastGroup tells it in advance, for ONVIF profiles. The client's own destination, port and ttl are ignored;
 // the reply names ours. The group keeps its address while any session is
 // set up on it.
 //
@@ -108,20 +110,14 @@ func joinMulticast(ss *session, st *Stream) (*mcastGroup, error) {
 // the registry's lock.
 func newMcastGroup(key mcastKey) (*mcastGroup, error) {
 	o := key.srv.opts
-	p := o.MulticastPrefix
-	if !p.IsValid() || !p.Addr().Is4() || !p.Addr().IsMulticast() || p.Bits() < 4 {
-		return nil, fmt.Errorf("rtsp: multicast prefix %v is not an IPv4 multicast range", p)
-	}
-	if o.MulticastPort <= 0 || o.MulticastPort > 65534 || o.MulticastPort%2 != 0 {
-		return nil, fmt.Errorf("rtsp: multicast port %d must be even and below 65535", o.MulticastPort)
-	}
-	if o.MulticastTTL < 1 || o.MulticastTTL > 255 {
-		return nil, fmt.Errorf("rtsp: multicast TTL %d is not 1 to 255", o.MulticastTTL)
+	gaddr, err := key.srv.MulticastGroup(key.stream.Path())
+	if err != nil {
+		return nil, err
 	}
 	g := &mcastGroup{
 		key:     key,
 		log:     key.srv.log,
-		port:    o.MulticastPort,
+		port:    int(gaddr.Port()),
 		ttl:     o.MulticastTTL,
 		members: make(map[*session]*mcastMember),
 	}
@@ -147,18 +143,8 @@ func newMcastGroup(key mcastKey) (*mcastGroup, error) {
 		}
 		g.ifi = ifi
 	}
-	addr, ok := allocGroup(p, func(a netip.Addr) bool {
-		for _, x := range key.srv.mcast.m {
-			if x.addr == a {
-				return true
-			}
-		}
-		return false
-	})
-	if !ok {
-		return nil, fmt.Errorf("rtsp: no free multicast group in %v", p)
-	}
-	g.addr = addr
+	g.addr = gaddr.Addr()
+	addr := g.addr
 	if !g.src.IsValid() {
 		// The routing table's choice, as the kernel will make it.
 		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(g.port))))
@@ -169,6 +155,39 @@ func newMcastGroup(key mcastKey) (*mcastGroup, error) {
 		c.Close()
 	}
 	return g, nil
+}
+
+// MulticastGroup returns the multicast group and RTP port of the stream at
+// path (RTCP uses the port above), whether or not a client has set it up
+// yet, or why it has none.
+func (s *Server) MulticastGroup(path string) (netip.AddrPort, error) {
+	o := &s.opts
+	st := s.streams[path]
+	switch p := o.MulticastPrefix; {
+	case !o.Multicast:
+		return netip.AddrPort{}, errors.New("rtsp: multicast is off")
+	case st == nil:
+		return netip.AddrPort{}, fmt.Errorf("rtsp: no stream %q", path)
+	case !p.IsValid() || !p.Addr().Is4() || !p.Addr().IsMulticast() || p.Bits() < 4:
+		return netip.AddrPort{}, fmt.Errorf("rtsp: multicast prefix %v is not an IPv4 multicast range", p)
+	case o.MulticastPort <= 0 || o.MulticastPort > 65534 || o.MulticastPort%2 != 0:
+		return netip.AddrPort{}, fmt.Errorf("rtsp: multicast port %d must be even and below 65535", o.MulticastPort)
+	case o.MulticastTTL < 1 || o.MulticastTTL > 255:
+		return netip.AddrPort{}, fmt.Errorf("rtsp: multicast TTL %d is not 1 to 255", o.MulticastTTL)
+	}
+	n, k := s.index[st], 0
+	a, ok := allocGroup(o.MulticastPrefix, func(netip.Addr) bool {
+		k++
+		return k <= n // skip one address per stream before this one
+	})
+	if !ok {
+		return netip.AddrPort{}, fmt.Errorf("rtsp: multicast prefix %v has no address for stream %d", o.MulticastPrefix, n+1)
+	}
+	port := o.MulticastPort + 2*n
+	if port > 65534 {
+		return netip.AddrPort{}, fmt.Errorf("rtsp: multicast port %d for stream %d is above 65534", port, n+1)
+	}
+	return netip.AddrPortFrom(a, uint16(port)), nil
 }
 
 // allocGroup returns the first address of p that used does not report,

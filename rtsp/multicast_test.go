@@ -10,11 +10,13 @@ package rtsp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp/headers"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -554,4 +556,39 @@ func TestMulticastJoinRequestsIDR(t *testing.T) {
 		t.Fatalf("IDR sent long ago: %d requests, want 2", n)
 	}
 	m.requestIDR(&Stream{}) // a source that cannot make one
+}
+
+func TestMulticastGroup(t *testing.T) {
+	mk := func(o Options) *Server {
+		o.Logger = slog.New(slog.DiscardHandler)
+		main := NewStream("/main", ring.New(1<<16, 16), StreamOptions{Logger: o.Logger})
+		sub := NewStream("/sub", ring.New(1<<16, 16), StreamOptions{Logger: o.Logger})
+		return NewServer(o, main, sub)
+	}
+	tests := []struct {
+		name string
+		opts Options
+		path string
+		want string // address:port, or "error"
+	}{
+		{"main", Options{Multicast: true}, "/main", "239.0.0.1:5000"},
+		{"sub", Options{Multicast: true}, "/sub", "239.0.0.2:5002"},
+		{"prefix and port", Options{Multicast: true, MulticastPrefix: netip.MustParsePrefix("239.255.42.0/24"), MulticastPort: 6000}, "/sub", "239.255.42.2:6002"},
+		{"no room", Options{Multicast: true, MulticastPrefix: netip.MustParsePrefix("239.1.1.1/32")}, "/sub", "error"},
+		{"off", Options{}, "/main", "error"},
+		{"no stream", Options{Multicast: true}, "/nope", "error"},
+		{"odd port", Options{Multicast: true, MulticastPort: 5001}, "/main", "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mk(tt.opts).MulticastGroup(tt.path)
+			s := got.String()
+			if err != nil {
+				s = "error"
+			}
+			if s != tt.want {
+				t.Errorf("MulticastGroup(%s) = %v, %v; want %s", tt.path, got, err, tt.want)
+			}
+		})
+	}
 }

@@ -129,6 +129,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	streams map[string]*Stream
+	index   map[*Stream]int // order of the streams given to NewServer
 
 	rtp, rtcp *net.UDPConn
 
@@ -153,13 +154,15 @@ func NewServer(opts Options, streams ...*Stream) *Server {
 		opts:     opts,
 		log:      opts.Logger,
 		streams:  make(map[string]*Stream),
+		index:    make(map[*Stream]int),
 		sessions: make(map[string]*session),
 		byAddr:   make(map[netip.AddrPort]*session),
 		conns:    make(map[*conn]struct{}),
 		perAddr:  make(map[netip.Addr]int),
 	}
-	for _, st := range streams {
+	for i, st := range streams {
 		s.streams[st.Path()] = st
+		s.index[st] = i
 	}
 	return s
 }

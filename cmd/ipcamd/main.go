@@ -164,6 +164,11 @@ type source struct {
 	// setSubOutput tells the source where its access units go.
 	setSubOutput  func(auWriter)
 	subRequestIDR func()
+	// settings returns the streams' encoder settings (sub.Width 0: no
+	// sub stream).
+	settings func() (main, sub streamSettings)
+	// reconfigure changes them live; nil when the source cannot.
+	reconfigure func(main, sub streamSettings) error
 }
 
 func openSource(cfg Config, log *slog.Logger) (*source, error) {
@@ -174,16 +179,34 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &source{videoSource: fileSource{f}, noRaw: "the file source replays encoded H.264 and has no raw frames"}, nil
+		w, h, fps := f.Info()
+		return &source{videoSource: fileSource{f}, noRaw: "the file source replays encoded H.264 and has no raw frames",
+			settings: func() (streamSettings, streamSettings) {
+				return streamSettings{Width: w, Height: h, FPS: fps}, streamSettings{}
+			}}, nil
 	case "testsrc":
 		t, err := newTestsrc(spec, cfg.Encoder, log)
 		if err != nil {
 			return nil, err
 		}
-		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest}
-		if t.sub != nil {
+		if m, ok, err := loadMediaState(cfg.StateDir); err != nil {
+			log.Warn("ignoring the saved encoder settings", "err", err)
+		} else if ok {
+			_, sub := t.settings()
+			if m.Sub != nil && sub.Width > 0 {
+				sub = *m.Sub
+			}
+			if err := t.reconfigure(m.Main, sub); err != nil {
+				log.Warn("ignoring the saved encoder settings", "file", mediaStatePath(cfg.StateDir), "err", err)
+			} else {
+				log.Info("encoder settings from the state directory override the configuration", "file", mediaStatePath(cfg.StateDir))
+			}
+		}
+		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest,
+			settings: t.settings, reconfigure: t.reconfigure}
+		if _, sub := t.settings(); sub.Width > 0 {
 			src.setSubOutput = func(w auWriter) { t.subOut = w }
-			src.subRequestIDR = t.sub.RequestIDR
+			src.subRequestIDR = t.subRequestIDR
 		}
 		return src, nil
 	}
@@ -282,7 +305,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(),
-		onvifHandler(cfg, onvifProfiles(cfg, src), rtspLn.Addr(), verifier, requestRestart, log)), ReadHeaderTimeout: 5 * time.Second}
+		onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, requestRestart, log)), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -12,53 +12,65 @@ import (
 	"github.com/ipcamd/ipcamd/rtsp/auth"
 )
 
+// Sizes offered to ONVIF clients for the main and the sub stream of a
+// source that can change them; the sub stream must stay smaller.
+var (
+	mainResolutions = []onvif.Resolution{{Width: 1920, Height: 1080}, {Width: 1280, Height: 720}, {Width: 1024, Height: 576}, {Width: 640, Height: 360}}
+	subResolutions  = []onvif.Resolution{{Width: 640, Height: 360}, {Width: 480, Height: 270}, {Width: 320, Height: 180}}
+)
+
 // onvifProfiles describes the streams of src as ONVIF media profiles: the
-// main stream and, where the source has one, the sub stream.
-func onvifProfiles(cfg Config, src *source) []onvif.Profile {
-	spec, _ := ParseSource(cfg.Source)
-	w, h, fps := spec.Width, spec.Height, spec.FPS
-	if f, ok := src.videoSource.(fileSource); ok {
-		w, h, fps = f.Info()
-	} else if w == 0 {
-		w, h, fps = 1280, 720, 30 // newTestsrc's default
-	}
-	if fps <= 0 {
-		fps = 30
-	}
-	ifps := int(fps + 0.5)
-	gop := int(cfg.Encoder.IDRInterval.Seconds()*fps + 0.5)
-	mc := cfg.RTSP.Multicast
-	group := func(i int) (netip.Addr, int, int) {
-		if !mc.Enabled {
-			return netip.Addr{}, 0, 0
+// main stream and, where the source has one, the sub stream, with their
+// multicast groups as srv will use them.
+func onvifProfiles(cfg Config, src *source, mcast func(path string) (netip.AddrPort, error)) []onvif.Profile {
+	main, sub := src.settings()
+	profile := func(token, name, path string, s streamSettings, sizes []onvif.Resolution, maxKbps int) onvif.Profile {
+		p := onvif.Profile{Token: token, Name: name, Width: s.Width, Height: s.Height,
+			FPS: max(1, int(s.FPS+0.5)), BitrateKbps: s.Bitrate / 1000, GOP: s.GOP, Path: path}
+		if g, err := mcast(path); err == nil {
+			p.MulticastAddress, p.MulticastPort, p.MulticastTTL = g.Addr(), int(g.Port()), cmp0(cfg.RTSP.Multicast.TTL, 16)
 		}
-		p := mc.Prefix
-		if !p.IsValid() {
-			p = netip.MustParsePrefix("239.0.0.0/8")
+		if src.reconfigure != nil {
+			p.Resolutions, p.MaxFPS, p.MaxGOP, p.MaxBitrateKbps = sizes, 30, 300, maxKbps
 		}
-		// The RTSP server allocates groups on the first multicast SETUP,
-		// in this order when nothing else holds one: a best guess.
-		a := p.Masked().Addr().Next()
-		for range i {
-			a = a.Next()
-		}
-		return a, cmp0(mc.Port, 5000), cmp0(mc.TTL, 16)
+		return p
 	}
-	ga, gp, gt := group(0)
-	ps := []onvif.Profile{{
-		Token: "main", Name: "Main stream", Width: w, Height: h, FPS: ifps,
-		BitrateKbps: cfg.Encoder.Bitrate / 1000, GOP: gop, Path: cfg.RTSP.Path,
-		MulticastAddress: ga, MulticastPort: gp, MulticastTTL: gt,
-	}}
-	if src.setSubOutput != nil {
-		ga, gp, gt := group(1)
-		ps = append(ps, onvif.Profile{
-			Token: "sub", Name: "Sub stream", Width: cfg.Encoder.SubWidth, Height: cfg.Encoder.SubHeight, FPS: ifps,
-			BitrateKbps: cfg.Encoder.SubBitrate / 1000, GOP: gop, Path: cfg.RTSP.SubPath,
-			MulticastAddress: ga, MulticastPort: gp, MulticastTTL: gt,
-		})
+	ps := []onvif.Profile{profile("main", "Main stream", cfg.RTSP.Path, main, mainResolutions, 16000)}
+	if sub.Width > 0 {
+		ps = append(ps, profile("sub", "Sub stream", cfg.RTSP.SubPath, sub, subResolutions, 4000))
 	}
 	return ps
+}
+
+// setVideoEncoder applies the encoder settings of ONVIF profile p to src
+// and saves them in the state directory.
+func setVideoEncoder(cfg Config, src *source, log *slog.Logger) func(p onvif.Profile) error {
+	if src.reconfigure == nil {
+		return nil
+	}
+	return func(p onvif.Profile) error {
+		oldMain, oldSub := src.settings()
+		main, sub := oldMain, oldSub
+		s := &main
+		if p.Token == "sub" {
+			s = &sub
+		}
+		s.Width, s.Height, s.FPS, s.Bitrate, s.GOP = p.Width, p.Height, float64(p.FPS), p.BitrateKbps*1000, p.GOP
+		if err := src.reconfigure(main, sub); err != nil {
+			return err
+		}
+		st := mediaState{Main: main}
+		if sub.Width > 0 {
+			st.Sub = &sub
+		}
+		if err := saveMediaState(cfg.StateDir, st); err != nil {
+			if rerr := src.reconfigure(oldMain, oldSub); rerr != nil {
+				log.Error("restoring the encoder settings", "err", rerr)
+			}
+			return err
+		}
+		return nil
+	}
 }
 
 func cmp0(v, def int) int {
@@ -74,7 +86,7 @@ func cmp0(v, def int) int {
 // UsernameTokens need plain-text passwords, which the config does not hold,
 // so they are refused when users exist (clients then fall back to Digest,
 // or fail: see the onvif package).
-func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, reboot func(), log *slog.Logger) http.Handler {
+func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, reboot func(), log *slog.Logger) http.Handler {
 	port := 0
 	if ta, ok := rtspAddr.(*net.TCPAddr); ok {
 		port = ta.Port
@@ -88,6 +100,7 @@ func onvifHandler(cfg Config, profiles []onvif.Profile, rtspAddr net.Addr, verif
 		Profiles:        profiles,
 		RTSPPort:        port,
 		Reboot:          reboot,
+		SetVideoEncoder: setVideoEncoder(cfg, src, log),
 		Logger:          log,
 	}
 	if verifier != nil {

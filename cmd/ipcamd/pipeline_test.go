@@ -18,6 +18,15 @@ func BenchmarkTestsrc720p30(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	main, _ := p.settings()
+	src, err := testsrc.New(testsrc.Options{Width: main.Width, Height: main.Height, FPS: main.FPS})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := software.New(p.encoderOptions(main, p.slices))
+	if err != nil {
+		b.Fatal(err)
+	}
 	var f testsrc.Frame
 	f.Width, f.Height = 1280, 720
 	f.Y, f.U, f.V = make([]byte, 1280*720), make([]byte, 640*360), make([]byte, 640*360)
@@ -27,10 +36,10 @@ func BenchmarkTestsrc720p30(b *testing.B) {
 	second := func() int {
 		bytes := 0
 		for range 30 {
-			p.src.Render(&f, seq, wall.Add(time.Duration(seq)*time.Second/30))
+			src.Render(&f, seq, wall.Add(time.Duration(seq)*time.Second/30))
 			seq++
 			in.Y, in.U, in.V = f.Y, f.U, f.V
-			nalus, _, err := p.enc.Encode(in)
+			nalus, _, err := enc.Encode(in)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -34,8 +34,13 @@ settings = Settings(strict=True)
 base = "http://%s:%d" % (host, port)
 
 
+from zeep.plugins import HistoryPlugin
+
+history = HistoryPlugin()  # the last request and reply, for raw checks
+
+
 def service(wsdl, binding, path):
-    c = Client(os.path.join(wsdl_dir, wsdl), transport=transport, settings=settings, wsse=wsse)
+    c = Client(os.path.join(wsdl_dir, wsdl), transport=transport, settings=settings, wsse=wsse, plugins=[history])
     return c.create_service(binding, base + path)
 
 
@@ -175,8 +180,6 @@ check("CreatePullPointSubscription times", sub.TerminationTime > sub.CurrentTime
 # zeep drops the text of the mixed-content wsnt:Topic (Topic._value_1 is
 # None; onvif-zeep-async patches zeep for it), so topics are read from the
 # raw reply kept by a HistoryPlugin.
-from zeep.plugins import HistoryPlugin
-history = HistoryPlugin()
 pullpoint = Client(os.path.join(wsdl_dir, "events.wsdl"), transport=transport, settings=settings, wsse=wsse,
                    plugins=[history]).create_service("{http://www.onvif.org/ver10/events/wsdl}PullPointSubscriptionBinding", addr)
 msgs = pullpoint.PullMessages(Timeout="PT1S", MessageLimit=10)
@@ -204,6 +207,34 @@ try:
     check("PullMessages after Unsubscribe faults", False, None)
 except Exception as e:
     check("PullMessages after Unsubscribe faults", "ResourceUnknown" in subcodes(e), e)
+
+# Change the sub stream's encoder as an NVR does: read the configuration
+# and its options, change some values, send the whole configuration back.
+subs = [p for p in profiles if p.token == "sub"]
+if subs:
+    vec = media.GetVideoEncoderConfiguration(ConfigurationToken=subs[0].VideoEncoderConfiguration.token)
+    vopts = media.GetVideoEncoderConfigurationOptions(ConfigurationToken=vec.token)
+    smallest = min((r.Width, r.Height) for r in vopts.H264.ResolutionsAvailable)
+    # zeep files Extension/H264 under the xs:any that comes first in
+    # VideoEncoderOptionsExtension; look for it in the raw reply.
+    br = history.last_received["envelope"].find(".//" + TT + "Extension/" + TT + "H264/" + TT + "BitrateRange/" + TT + "Max")
+    check("GetVideoEncoderConfigurationOptions BitrateRange", br is not None and int(br.text) >= 300, vopts.Extension)
+    vec.Resolution.Width, vec.Resolution.Height = smallest
+    vec.RateControl.BitrateLimit, vec.RateControl.FrameRateLimit, vec.H264.GovLength = 300, 15, 30
+    try:
+        media.SetVideoEncoderConfiguration(Configuration=vec, ForcePersistence=True)
+        got = media.GetVideoEncoderConfiguration(ConfigurationToken=vec.token)
+        check("SetVideoEncoderConfiguration", (got.Resolution.Width, got.Resolution.Height, got.RateControl.BitrateLimit,
+              got.RateControl.FrameRateLimit, got.H264.GovLength) == (smallest[0], smallest[1], 300, 15, 30), got)
+        print("resized sub %dx%d" % smallest)
+        vec.Resolution.Width = 1001
+        try:
+            media.SetVideoEncoderConfiguration(Configuration=vec, ForcePersistence=True)
+            check("SetVideoEncoderConfiguration bad size faults", False, None)
+        except Exception as e:
+            check("SetVideoEncoderConfiguration bad size faults", "ConfigModify" in subcodes(e), e)
+    except Exception as e:
+        check("SetVideoEncoderConfiguration refused", user is not None and "NotAuthorized" in subcodes(e), e)
 
 try:
     media.CreateProfile(Name="SynoTestProfile")

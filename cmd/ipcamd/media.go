@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// mediaState is media.yaml in the state directory: the encoder settings
+// that ONVIF clients chose (SetVideoEncoderConfiguration). They override
+// the configuration file's until the file is removed.
+type mediaState struct {
+	Main streamSettings  `yaml:"main"`
+	Sub  *streamSettings `yaml:"sub,omitempty"`
+}
+
+func mediaStatePath(stateDir string) string { return filepath.Join(stateDir, "media.yaml") }
+
+// loadMediaState reads media.yaml; ok is false when there is none.
+func loadMediaState(stateDir string) (m mediaState, ok bool, err error) {
+	path := mediaStatePath(stateDir)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, err
+	}
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return m, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Main.Width <= 0 || m.Main.Height <= 0 || m.Main.FPS <= 0 {
+		return m, false, fmt.Errorf("%s: main: no size or frame rate", path)
+	}
+	return m, true, nil
+}
+
+// saveMediaState writes media.yaml atomically: a crash leaves the old
+// file or the new one, never half of one.
+func saveMediaState(stateDir string, m mediaState) error {
+	b, err := yaml.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fmt.Errorf("saving encoder settings: %w", err)
+	}
+	path := mediaStatePath(stateDir)
+	tmp, err := os.CreateTemp(stateDir, ".media-*.yaml")
+	if err != nil {
+		return fmt.Errorf("saving encoder settings: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(append([]byte("# Encoder settings chosen over ONVIF; they override the configuration file.\n"), b...))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("saving encoder settings: %w", err)
+	}
+	return nil
+}
