@@ -127,6 +127,10 @@ func TestONVIF(t *testing.T) {
 		if len(st) != 2 {
 			t.Fatalf("streams %v", st)
 		}
+		// The live test pattern's bouncing box is motion.
+		if !strings.Contains(r.Stdout, "motion true\n") {
+			t.Errorf("no MotionAlarm for the moving test pattern:\n%s", r)
+		}
 		// The client made the sub stream smaller; new clients get that.
 		if m := resizedRE.FindStringSubmatch(r.Stdout); m == nil || m[1] != "320" || m[2] != "180" {
 			t.Errorf("SetVideoEncoderConfiguration did not resize the sub stream to 320x180: %v", m)

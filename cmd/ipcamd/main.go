@@ -169,6 +169,9 @@ type source struct {
 	settings func() (main, sub streamSettings)
 	// reconfigure changes them live; nil when the source cannot.
 	reconfigure func(main, sub streamSettings) error
+	// setMotion sets the function told when motion starts and stops;
+	// nil for sources without raw frames.
+	setMotion func(func(active bool))
 }
 
 func openSource(cfg Config, log *slog.Logger) (*source, error) {
@@ -203,7 +206,7 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 			}
 		}
 		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest,
-			settings: t.settings, reconfigure: t.reconfigure}
+			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion}
 		if _, sub := t.settings(); sub.Width > 0 {
 			src.setSubOutput = func(w auWriter) { t.subOut = w }
 			src.subRequestIDR = t.subRequestIDR
@@ -304,8 +307,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		default:
 		}
 	}
-	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(),
-		onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, requestRestart, log)), ReadHeaderTimeout: 5 * time.Second}
+	ov := onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, requestRestart, log)
+	var ovh http.Handler
+	if ov != nil {
+		ovh = ov
+		if src.setMotion != nil {
+			src.setMotion(ov.PublishMotion)
+		}
+	}
+	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

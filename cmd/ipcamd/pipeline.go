@@ -15,6 +15,7 @@ import (
 	"github.com/ipcamd/ipcamd/encoder/scale"
 	"github.com/ipcamd/ipcamd/encoder/software"
 	"github.com/ipcamd/ipcamd/h264"
+	"github.com/ipcamd/ipcamd/motion"
 )
 
 // auWriter takes encoded access units; the ring is one.
@@ -51,7 +52,15 @@ type encodedSource struct {
 
 	// The encoders in use, for RequestIDR from other goroutines.
 	enc, subEnc atomic.Pointer[software.Encoder]
+
+	// motion watches the main stream's frames; onMotion, if set, hears
+	// when motion starts and stops.
+	motion   *motion.Detector
+	onMotion atomic.Pointer[func(bool)]
 }
+
+// setMotion sets the function told when motion starts and stops.
+func (p *encodedSource) setMotion(fn func(active bool)) { p.onMotion.Store(&fn) }
 
 // settingsFor derives the streams' settings from the configuration.
 func settingsFor(spec SourceSpec, cfg EncoderConfig) (main, sub streamSettings) {
@@ -67,7 +76,7 @@ func settingsFor(spec SourceSpec, cfg EncoderConfig) (main, sub streamSettings) 
 }
 
 func newTestsrc(spec SourceSpec, cfg EncoderConfig, log *slog.Logger) (*encodedSource, error) {
-	p := &encodedSource{qp: cfg.QP, slices: cfg.Slices, log: log, changed: make(chan struct{})}
+	p := &encodedSource{qp: cfg.QP, slices: cfg.Slices, log: log, changed: make(chan struct{}), motion: motion.New(motion.Options{})}
 	p.main, p.sub = settingsFor(spec, cfg)
 	if err := p.check(p.main, p.sub); err != nil {
 		return nil, err
@@ -194,6 +203,12 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 	err = src.Run(rctx, func(f *testsrc.Frame) error {
 		p.latest.Store(f)
 		pts := base + f.PTS
+		if on, changed, err := p.motion.Update(f.Y, f.Width, f.Height, f.Width, pts); err == nil && changed {
+			p.log.Debug("motion", "active", on, "changed_cells", p.motion.Changed())
+			if fn := p.onMotion.Load(); fn != nil {
+				(*fn)(on)
+			}
+		}
 		next = pts + frame
 		in = software.Frame{Format: software.I420, Width: f.Width, Height: f.Height, Y: f.Y, U: f.U, V: f.V}
 		nalus, _, err := enc.Encode(&in)
