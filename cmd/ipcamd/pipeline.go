@@ -33,13 +33,52 @@ type streamSettings struct {
 	GOP     int     `yaml:"gop"`     // frames from one IDR to the next
 }
 
-// encodedSource runs the synthetic camera through the software encoder
-// for the main stream and, scaled down, for the sub stream; it keeps the
-// latest raw frame for snapshots. Its settings can change while it runs:
-// it then starts again with new encoders, whose first frame is an IDR
-// with the new parameter sets, and timestamps that go on from the old
-// ones.
+// picture is one raw frame on its way to the encoders: I420 planes with
+// strides, as the software encoder takes them.
+type picture struct {
+	software.Frame
+	PTS  time.Duration // on the source's clock
+	Wall time.Time     // wall-clock capture time
+	// Discontinuity marks the first frame after a gap (a camera
+	// reopened): the encoders start again with an IDR.
+	Discontinuity bool
+}
+
+// rawSource produces raw pictures until ctx ends.
+type rawSource interface {
+	Run(ctx context.Context, fn func(*picture) error) error
+}
+
+// rawKind opens the raw sources of one kind (the test pattern, a camera)
+// at given settings, and says which settings it can take.
+type rawKind interface {
+	// open returns a source for the main stream's size and rate.
+	open(main streamSettings) (rawSource, error)
+	// check reports whether open would accept main.
+	check(main streamSettings) error
+}
+
+// frameEncoder encodes pictures into access units: the software encoder,
+// or a hardware one.
+type frameEncoder interface {
+	Encode(p *picture) (nalus [][]byte, err error)
+	RequestIDR()
+	Close() error
+}
+
+// newEncoder makes an encoder for a stream's settings; slices is a hint
+// for the software encoder.
+type newEncoder func(s streamSettings, slices int) (frameEncoder, error)
+
+// encodedSource runs a raw source through an encoder for the main stream
+// and, scaled down, the software encoder for the sub stream; it watches
+// for motion and keeps a recent raw frame for snapshots. Its settings can
+// change while it runs: it then starts again with a new source and new
+// encoders, whose first frame is an IDR with the new parameter sets, and
+// timestamps that go on from the old ones.
 type encodedSource struct {
+	kind       rawKind
+	newMain    newEncoder
 	qp, slices int
 	latest     testsrc.Latest
 	log        *slog.Logger
@@ -51,7 +90,7 @@ type encodedSource struct {
 	changed   chan struct{}  // closed when the settings change
 
 	// The encoders in use, for RequestIDR from other goroutines.
-	enc, subEnc atomic.Pointer[software.Encoder]
+	enc, subEnc atomic.Pointer[frameEncoder]
 
 	// motion watches the main stream's frames; onMotion, if set, hears
 	// when motion starts and stops.
@@ -66,7 +105,10 @@ func (p *encodedSource) setMotion(fn func(active bool)) { p.onMotion.Store(&fn) 
 func settingsFor(spec SourceSpec, cfg EncoderConfig) (main, sub streamSettings) {
 	main = streamSettings{Width: spec.Width, Height: spec.Height, FPS: spec.FPS, Bitrate: cfg.Bitrate}
 	if main.Width == 0 {
-		main.Width, main.Height, main.FPS = 1280, 720, 30
+		main.Width, main.Height = 1280, 720
+	}
+	if main.FPS == 0 {
+		main.FPS = 30
 	}
 	main.GOP = max(1, int(cfg.IDRInterval.Seconds()*main.FPS+0.5))
 	if cfg.SubWidth > 0 && cfg.SubWidth < main.Width && cfg.SubHeight < main.Height {
@@ -75,18 +117,62 @@ func settingsFor(spec SourceSpec, cfg EncoderConfig) (main, sub streamSettings) 
 	return main, sub
 }
 
-func newTestsrc(spec SourceSpec, cfg EncoderConfig, log *slog.Logger) (*encodedSource, error) {
-	p := &encodedSource{qp: cfg.QP, slices: cfg.Slices, log: log, changed: make(chan struct{}), motion: motion.New(motion.Options{})}
-	p.main, p.sub = settingsFor(spec, cfg)
+// newEncodedSource returns a pipeline from kind through newMain (nil:
+// the software encoder), with settings from the configuration.
+func newEncodedSource(kind rawKind, newMain newEncoder, main, sub streamSettings, cfg EncoderConfig, log *slog.Logger) (*encodedSource, error) {
+	p := &encodedSource{kind: kind, newMain: newMain, qp: cfg.QP, slices: cfg.Slices, log: log,
+		changed: make(chan struct{}), motion: motion.New(motion.Options{}), main: main, sub: sub}
+	if p.newMain == nil {
+		p.newMain = p.softwareEncoder
+	}
 	if err := p.check(p.main, p.sub); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// testsrcKind is the synthetic live camera.
+type testsrcKind struct{ log *slog.Logger }
+
+func (k testsrcKind) options(s streamSettings) testsrc.Options {
+	return testsrc.Options{Width: s.Width, Height: s.Height, FPS: s.FPS, Logger: k.log}
+}
+
+func (k testsrcKind) check(main streamSettings) error {
+	_, err := testsrc.New(k.options(main))
+	return err
+}
+
+func (k testsrcKind) open(main streamSettings) (rawSource, error) {
+	src, err := testsrc.New(k.options(main))
+	if err != nil {
+		return nil, err
+	}
+	return &testsrcRaw{src: src}, nil
+}
+
+// testsrcRaw adapts the test pattern's frames to pictures.
+type testsrcRaw struct {
+	src *testsrc.Source
+	pic picture
+}
+
+func (t *testsrcRaw) Run(ctx context.Context, fn func(*picture) error) error {
+	return t.src.Run(ctx, func(f *testsrc.Frame) error {
+		t.pic = picture{Frame: software.Frame{Format: software.I420, Width: f.Width, Height: f.Height,
+			Y: f.Y, U: f.U, V: f.V}, PTS: f.PTS, Wall: f.Wall}
+		return fn(&t.pic)
+	})
+}
+
+func newTestsrc(spec SourceSpec, cfg EncoderConfig, log *slog.Logger) (*encodedSource, error) {
+	main, sub := settingsFor(spec, cfg)
+	return newEncodedSource(testsrcKind{log}, nil, main, sub, cfg, log)
+}
+
 // check reports whether main and sub can be encoded together.
 func (p *encodedSource) check(main, sub streamSettings) error {
-	if _, err := testsrc.New(testsrc.Options{Width: main.Width, Height: main.Height, FPS: main.FPS, Logger: p.log}); err != nil {
+	if err := p.kind.check(main); err != nil {
 		return err
 	}
 	if _, err := software.New(p.encoderOptions(main, p.slices)); err != nil {
@@ -111,6 +197,24 @@ func (p *encodedSource) check(main, sub streamSettings) error {
 func (p *encodedSource) encoderOptions(s streamSettings, slices int) software.Options {
 	return software.Options{Width: s.Width, Height: s.Height, FPS: s.FPS,
 		QP: p.qp, Bitrate: s.Bitrate, IDRInterval: s.GOP, Slices: slices}
+}
+
+// swEncoder adapts the software encoder to frameEncoder.
+type swEncoder struct{ *software.Encoder }
+
+func (e swEncoder) Encode(p *picture) ([][]byte, error) {
+	nalus, _, err := e.Encoder.Encode(&p.Frame)
+	return nalus, err
+}
+
+func (e swEncoder) Close() error { return nil }
+
+func (p *encodedSource) softwareEncoder(s streamSettings, slices int) (frameEncoder, error) {
+	e, err := software.New(p.encoderOptions(s, slices))
+	if err != nil {
+		return nil, err
+	}
+	return swEncoder{e}, nil
 }
 
 // settings returns the current settings of the streams.
@@ -156,27 +260,32 @@ func (p *encodedSource) Run(ctx context.Context, w auWriter) error {
 	}
 }
 
+// snapshotEvery is how often a raw frame is kept for snapshots.
+const snapshotEvery = 200 * time.Millisecond
+
 // run encodes with one set of settings until ctx ends or changed is
 // closed, and returns the PTS the next frame would have had.
 func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSettings, changed <-chan struct{}, base time.Duration) (time.Duration, error) {
-	src, err := testsrc.New(testsrc.Options{Width: main.Width, Height: main.Height, FPS: main.FPS, Logger: p.log})
+	src, err := p.kind.open(main)
 	if err != nil {
 		return 0, err
 	}
-	enc, err := software.New(p.encoderOptions(main, p.slices))
+	enc, err := p.newMain(main, p.slices)
 	if err != nil {
 		return 0, err
 	}
-	p.enc.Store(enc)
-	var subEnc *software.Encoder
-	var subIn software.Frame
+	defer enc.Close()
+	p.enc.Store(&enc)
+	var subEnc frameEncoder
+	var subPic picture
 	if sub.Width > 0 {
-		if subEnc, err = software.New(p.encoderOptions(sub, 1)); err != nil {
+		if subEnc, err = p.softwareEncoder(sub, 1); err != nil {
 			return 0, fmt.Errorf("sub stream: %w", err)
 		}
-		p.subEnc.Store(subEnc)
+		defer subEnc.Close()
+		p.subEnc.Store(&subEnc)
 		sw, sh := sub.Width, sub.Height
-		subIn = software.Frame{Format: software.I420, Width: sw, Height: sh,
+		subPic.Frame = software.Frame{Format: software.I420, Width: sw, Height: sh,
 			Y: make([]byte, sw*sh), U: make([]byte, sw*sh/4), V: make([]byte, sw*sh/4)}
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -195,29 +304,47 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 		subFrame = time.Duration(float64(time.Second) / sub.FPS)
 	}
 	var (
-		au      h264.AccessUnit
-		in      software.Frame
-		next    = base
-		nextSub = base
+		au       h264.AccessUnit
+		next     = base
+		nextSub  = base
+		first    = time.Duration(-1) // the source's PTS of the first frame
+		lastSnap time.Time
+		snap     testsrc.Frame
 	)
-	err = src.Run(rctx, func(f *testsrc.Frame) error {
-		p.latest.Store(f)
-		pts := base + f.PTS
-		if on, changed, err := p.motion.Update(f.Y, f.Width, f.Height, f.Width, pts); err == nil && changed {
+	err = src.Run(rctx, func(f *picture) error {
+		if first < 0 {
+			first = f.PTS
+		}
+		pts := base + f.PTS - first
+		if pts < next-frame/2 { // a source clock that went back
+			pts = next
+		}
+		next = pts + frame
+		if f.Wall.Sub(lastSnap) >= snapshotEvery || f.Wall.Before(lastSnap) {
+			lastSnap = f.Wall
+			p.keep(&snap, f)
+		}
+		if on, changed, err := p.motion.Update(f.Y, f.Width, f.Height, cmp0(f.YStride, f.Width), pts); err == nil && changed {
 			p.log.Debug("motion", "active", on, "changed_cells", p.motion.Changed())
 			if fn := p.onMotion.Load(); fn != nil {
 				(*fn)(on)
 			}
 		}
-		next = pts + frame
-		in = software.Frame{Format: software.I420, Width: f.Width, Height: f.Height, Y: f.Y, U: f.U, V: f.V}
-		nalus, _, err := enc.Encode(&in)
+		if f.Discontinuity {
+			enc.RequestIDR()
+			if subEnc != nil {
+				subEnc.RequestIDR()
+			}
+		}
+		nalus, err := enc.Encode(f)
 		if err != nil {
 			return err
 		}
-		au.NALUs, au.PTS = nalus, pts
-		if err := w.WriteAccessUnit(&au); err != nil {
-			return err
+		if len(nalus) > 0 {
+			au.NALUs, au.PTS = nalus, pts
+			if err := w.WriteAccessUnit(&au); err != nil {
+				return err
+			}
 		}
 		// The sub stream takes the frames due at its own rate: with a
 		// frame's slack, so that equal rates take every frame.
@@ -225,23 +352,50 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 			return nil
 		}
 		nextSub = max(nextSub+subFrame, pts+subFrame/2)
-		if err := scaleI420(&subIn, f); err != nil {
+		if err := scaleI420(&subPic.Frame, &f.Frame); err != nil {
 			return err
 		}
-		if au.NALUs, _, err = subEnc.Encode(&subIn); err != nil {
+		if au.NALUs, err = subEnc.Encode(&subPic); err != nil {
 			return fmt.Errorf("sub stream: %w", err)
 		}
+		au.PTS = pts
 		return p.subOut.WriteAccessUnit(&au)
 	})
 	return next, err
 }
 
-// scaleI420 fills d from a capture.
-func scaleI420(d *software.Frame, f *testsrc.Frame) error {
+// keep stores f for snapshots, packing its planes into snap first when
+// they have padding.
+func (p *encodedSource) keep(snap *testsrc.Frame, f *picture) {
+	w, h := f.Width, f.Height
+	cw, ch := (w+1)/2, (h+1)/2
+	ys, cs := cmp0(f.YStride, w), cmp0(f.CStride, cw)
+	snap.Width, snap.Height, snap.PTS, snap.Wall = w, h, f.PTS, f.Wall
+	if ys == w && cs == cw {
+		snap.Y, snap.U, snap.V = f.Y[:w*h], f.U[:cw*ch], f.V[:cw*ch]
+	} else {
+		snap.Y, snap.U, snap.V = snap.Y[:0], snap.U[:0], snap.V[:0]
+		for r := range h {
+			snap.Y = append(snap.Y, f.Y[r*ys:r*ys+w]...)
+		}
+		for r := range ch {
+			snap.U = append(snap.U, f.U[r*cs:r*cs+cw]...)
+			snap.V = append(snap.V, f.V[r*cs:r*cs+cw]...)
+		}
+	}
+	p.latest.Store(snap)
+	if ys == w && cs == cw {
+		snap.Y, snap.U, snap.V = nil, nil, nil // not ours
+	}
+}
+
+// scaleI420 fills d from s, both I420.
+func scaleI420(d, s *software.Frame) error {
+	ys, cs := cmp0(s.YStride, s.Width), cmp0(s.CStride, s.Width/2)
 	planes := [3][2]scale.Plane{
-		{{Pix: d.Y, Width: d.Width, Height: d.Height, Stride: d.Width}, {Pix: f.Y, Width: f.Width, Height: f.Height, Stride: f.Width}},
-		{{Pix: d.U, Width: d.Width / 2, Height: d.Height / 2, Stride: d.Width / 2}, {Pix: f.U, Width: f.Width / 2, Height: f.Height / 2, Stride: f.Width / 2}},
-		{{Pix: d.V, Width: d.Width / 2, Height: d.Height / 2, Stride: d.Width / 2}, {Pix: f.V, Width: f.Width / 2, Height: f.Height / 2, Stride: f.Width / 2}},
+		{{Pix: d.Y, Width: d.Width, Height: d.Height, Stride: d.Width}, {Pix: s.Y, Width: s.Width, Height: s.Height, Stride: ys}},
+		{{Pix: d.U, Width: d.Width / 2, Height: d.Height / 2, Stride: d.Width / 2}, {Pix: s.U, Width: s.Width / 2, Height: s.Height / 2, Stride: cs}},
+		{{Pix: d.V, Width: d.Width / 2, Height: d.Height / 2, Stride: d.Width / 2}, {Pix: s.V, Width: s.Width / 2, Height: s.Height / 2, Stride: cs}},
 	}
 	for _, pl := range planes {
 		if err := scale.Bilinear(pl[0], pl[1]); err != nil {
@@ -254,14 +408,14 @@ func scaleI420(d *software.Frame, f *testsrc.Frame) error {
 // RequestIDR makes the main stream's next frame an IDR.
 func (p *encodedSource) RequestIDR() {
 	if e := p.enc.Load(); e != nil {
-		e.RequestIDR()
+		(*e).RequestIDR()
 	}
 }
 
 // subRequestIDR makes the sub stream's next frame an IDR.
 func (p *encodedSource) subRequestIDR() {
 	if e := p.subEnc.Load(); e != nil {
-		e.RequestIDR()
+		(*e).RequestIDR()
 	}
 }
 
