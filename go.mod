@@ -10,4 +10,7 @@ require (
 	golang.org/x/sys v0.40.0
 )
 
-require github.com/pion/randutil v0.1.0 // indirect
+require (
+	github.com/blackjack/webcam v0.6.1 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
+)

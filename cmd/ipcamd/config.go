@@ -116,6 +116,13 @@ type RTSPConfig struct {
 
 // EncoderConfig configures the software H.264 encoder.
 type EncoderConfig struct {
+	// Kind forces the main stream's pipeline: auto (the default) uses
+	// the camera's own H.264 if it has one, else a hardware encoder if
+	// the board has one, else the software encoder; hardware, software
+	// and passthrough insist on one (see docs/BOARDS.md).
+	Kind string `yaml:"kind"`
+	// Device is the hardware encoder's node; empty finds it.
+	Device string `yaml:"device"`
 	// QP fixes the quantiser (1..51); 0 lets rate control aim at Bitrate.
 	QP int `yaml:"qp"`
 	// Bitrate is the target in bits per second.
@@ -159,7 +166,7 @@ func DefaultConfig() Config {
 		},
 		StateDir: defaultStateDir(),
 		HTTP:     HTTPConfig{Listen: ":8080"},
-		Encoder: EncoderConfig{Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
+		Encoder: EncoderConfig{Kind: "auto", Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
 			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
 	c.RTSP.Multicast.Enabled = true
@@ -228,6 +235,14 @@ func (c *Config) Validate() error {
 	}
 	if c.StateDir == "" {
 		return errors.New("state_dir: must not be empty")
+	}
+	switch c.Encoder.Kind {
+	case "auto", "hardware", "software", "passthrough":
+	default:
+		return fmt.Errorf("encoder.kind: %q is not one of auto, hardware, software, passthrough", c.Encoder.Kind)
+	}
+	if d := c.Encoder.Device; d != "" && !strings.HasPrefix(d, "/dev/") {
+		return fmt.Errorf("encoder.device: %q is not a device path such as /dev/video11", d)
 	}
 	if err := checkAddr(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
