@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 FUZZTIME  ?= 10s
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-deps unit e2e fuzz vet bench cross clean
+.PHONY: all build run test test-deps unit e2e lab fuzz vet bench cross clean
 
 all: build
 
@@ -23,7 +23,7 @@ cross:
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ipcamd-arm64 ./cmd/ipcamd
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ipcamd-armv7 ./cmd/ipcamd
 
-test: test-deps vet unit fuzz e2e
+test: test-deps vet unit fuzz e2e lab
 
 test-deps:
 	@bash e2e/install-peers.sh
@@ -32,6 +32,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd e2e && $(GO) vet ./...
+	cd lab && $(GO) vet ./...
 
 # -race needs cgo.
 unit:
@@ -53,6 +54,13 @@ fuzz:
 
 e2e:
 	cd e2e && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+# The emulated arm64 camera board (qemu-system-aarch64, Debian kernel,
+# vivid/vicodec/gpio-sim); see lab/README.md. fetch.sh is cached in
+# ${IPCAMD_LAB_CACHE:-$HOME/.cache/ipcamd-lab}.
+lab:
+	bash lab/fetch.sh
+	cd lab && $(GO) test -count=1 -timeout 15m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

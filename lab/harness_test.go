@@ -240,6 +240,28 @@ func Boot(t *testing.T, cfg BoardConfig) *Board {
 	if err := packInitramfs(initrd, cfg); err != nil {
 		t.Fatalf("packing the initramfs: %v", err)
 	}
+	for attempt := 1; ; attempt++ {
+		b := startBoard(t, kernel, initrd)
+		line, err := b.waitLine("READY", 90*time.Second)
+		if err != nil {
+			// Another process may have taken a port between freePorts and
+			// QEMU's bind: QEMU then exits at once. Retry with new ports.
+			if strings.Contains(b.Console(), "host forwarding rule") && attempt < 3 {
+				t.Logf("QEMU could not bind its forwarded ports, retrying: %s", lastLines(b.Console(), 1))
+				continue
+			}
+			t.Fatal(err)
+		}
+		b.Ready = time.Now()
+		t.Logf("QEMU start → READY: %v (guest %s)", b.Ready.Sub(b.Start).Round(time.Millisecond), line)
+		addTiming("%s: QEMU start → READY %v (guest %s)", t.Name(), b.Ready.Sub(b.Start).Round(time.Millisecond), line)
+		return b
+	}
+}
+
+// startBoard starts QEMU on free ports; it is killed when the test ends.
+func startBoard(t *testing.T, kernel, initrd string) *Board {
+	t.Helper()
 	b := &Board{t: t, console: &console{}, exited: make(chan struct{})}
 	ports := freePorts(t, 3)
 	b.RTSPPort, b.HTTPPort, b.InitPort = ports[0], ports[1], ports[2]
@@ -284,10 +306,6 @@ func Boot(t *testing.T, cfg BoardConfig) *Board {
 			t.Logf("guest console (also in %s):\n%s", logPath, tail(b.console.String(), 12000))
 		}
 	})
-	line := b.WaitFor("READY", 90*time.Second)
-	b.Ready = time.Now()
-	t.Logf("QEMU start → READY: %v (guest %s)", b.Ready.Sub(b.Start).Round(time.Millisecond), strings.TrimSpace(line))
-	addTiming("%s: QEMU start → READY %v (guest %s)", t.Name(), b.Ready.Sub(b.Start).Round(time.Millisecond), strings.TrimSpace(line))
 	return b
 }
 
@@ -295,19 +313,28 @@ func Boot(t *testing.T, cfg BoardConfig) *Board {
 // It fails the test on timeout or if QEMU exits first.
 func (b *Board) WaitFor(substr string, timeout time.Duration) string {
 	b.t.Helper()
+	l, err := b.waitLine(substr, timeout)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return l
+}
+
+func (b *Board) waitLine(substr string, timeout time.Duration) (string, error) {
 	deadline := time.After(timeout)
 	for {
 		if l, ok := findLine(b.console.String(), substr); ok {
-			return l
+			return l, nil
 		}
 		select {
 		case <-deadline:
-			b.t.Fatalf("no %q on the guest console within %v", substr, timeout)
+			return "", fmt.Errorf("no %q on the guest console within %v", substr, timeout)
 		case <-b.exited:
 			if l, ok := findLine(b.console.String(), substr); ok {
-				return l
+				return l, nil
 			}
-			b.t.Fatalf("QEMU exited (%v) before %q appeared on the guest console", b.cmd.ProcessState, substr)
+			return "", fmt.Errorf("QEMU exited (%v) before %q appeared on the guest console; last lines:\n%s",
+				b.cmd.ProcessState, substr, lastLines(b.console.String(), 5))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

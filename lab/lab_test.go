@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,24 +62,45 @@ func TestBoardStreamsVivid(t *testing.T) {
 // hardware H.264 encoder). The guest sets IPCAMD_LAB=1.
 func TestVicodecM2M(t *testing.T) {
 	bin := buildTest(t, "./encoder/v4l2m2m")
+	runGuestTest(t, bin, append(append([]string{}, baseModules...), "vicodec"), "-test.v", "-test.run", "Lab")
+}
+
+// TestLabRunsGuestTests checks the lab's own guest test path (the "test"
+// command of /init and its LAB-TEST marker) and that vicodec's encoder is
+// present, with the tests in ./guest.
+func TestLabRunsGuestTests(t *testing.T) {
+	bin := filepath.Join(workDir, "guest.test")
+	if o, err := run(5*time.Minute, labDir, arm64Env, "go", "test", "-c", "-tags", "labguest", "-o", bin, "./guest"); err != nil {
+		t.Fatalf("go test -c ./guest for linux/arm64: %v\n%s", err, o)
+	}
+	runGuestTest(t, bin, append(append([]string{}, baseModules...), "vicodec"), "-test.v", "-test.run", "Lab")
+}
+
+// runGuestTest boots a board with modules, runs the test binary bin there
+// with args and fails unless it passes with at least one test run. The
+// guest's output is shown on failure.
+func runGuestTest(t *testing.T, bin string, modules []string, args ...string) {
+	t.Helper()
+	name := filepath.Base(bin)
 	b := Boot(t, BoardConfig{
-		Modules: append(append([]string{}, baseModules...), "vicodec"),
-		Cmds:    []string{"test /bin/v4l2m2m.test -test.v -test.run Lab"},
-		Files:   map[string]string{"/bin/v4l2m2m.test": bin},
+		Modules: modules,
+		Cmds:    []string{"test /bin/" + name + " " + strings.Join(args, " ")},
+		Files:   map[string]string{"/bin/" + name: bin},
 	})
-	line := b.WaitFor("LAB-TEST v4l2m2m.test ", 5*time.Minute)
-	con := b.Console()
-	section := con
-	if i := strings.Index(con, "LAB-TEST-START v4l2m2m.test"); i >= 0 {
-		section = con[i:]
+	start := time.Now()
+	line := b.WaitFor("LAB-TEST "+name+" ", 5*time.Minute)
+	section := b.Console()
+	if i := strings.Index(section, "LAB-TEST-START "+name); i >= 0 {
+		section = section[i:]
 	}
 	if !strings.Contains(line, " PASS ") {
-		t.Fatalf("guest test failed: %s\n--- guest output:\n%s", line, section)
+		t.Fatalf("guest test %s failed: %s\n--- guest output:\n%s", name, line, section)
 	}
 	if strings.Contains(section, "no tests to run") || !strings.Contains(section, "--- PASS: ") {
-		t.Fatalf("v4l2m2m.test ran no Lab tests (want tests matching -test.run Lab, e.g. TestLabVicodecEncode):\n%s", section)
+		t.Fatalf("%s %s ran no tests (want tests named TestLab…):\n%s", name, strings.Join(args, " "), section)
 	}
-	t.Logf("guest: %s", line)
+	t.Logf("guest: %s (%v after READY)", line, time.Since(start).Round(time.Millisecond))
+	addTiming("%s: guest %s ran in %v", t.Name(), name, time.Since(start).Round(time.Millisecond))
 }
 
 // checkStream waits for ipcamd's RTSP server, decodes 60 frames with ffmpeg
@@ -163,8 +185,8 @@ func waitRTSP(t *testing.T, b *Board, url string, timeout time.Duration) {
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "rtsp://"), "/main")
 	var last string
 	for time.Now().Before(deadline) {
-		if l, ok := findLine(b.Console(), "run ipcamd: exited"); ok {
-			t.Fatalf("ipcamd exited in the guest before serving RTSP: %s", l)
+		if con := b.Console(); strings.Contains(con, "run ipcamd: exited") {
+			t.Fatalf("ipcamd exited in the guest before serving RTSP; last console lines:\n%s", lastLines(con, 4))
 		}
 		select {
 		case <-b.exited:
@@ -187,4 +209,12 @@ func waitRTSP(t *testing.T, b *Board, url string, timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("ipcamd did not answer RTSP OPTIONS on %s within %v (last: %q)", url, timeout, last)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -3,36 +3,31 @@
 // initramfs by the lab harness.
 //
 // In order it:
-//
-//  1. mounts proc, sysfs, devtmpfs and tmpfs (/tmp, /run) and reopens
+//   - mounts proc, sysfs, devtmpfs and tmpfs (/tmp, /run) and reopens
 //     /dev/console as stdin/stdout/stderr;
-//
-//  2. loads the modules listed in /etc/lab.modules (one per line:
+//   - loads the modules listed in /etc/lab.modules (one per line:
 //     "name param=value ...") with finit_module, dependencies first as
 //     given by modules.dep, and mounts configfs;
-//
-//  3. creates the gpio-sim chip "cam-sim" (8 named lines, see gpioLines);
-//
-//  4. brings up lo and eth0 as 10.0.2.15/24 (QEMU user networking);
-//
-//  5. serves HTTP on :8081: "/" is a log of the above plus a fresh probe of
-//     /dev/video* (VIDIOC_QUERYCAP) and /dev/gpiochip*, "/poweroff" syncs
+//   - creates the gpio-sim chip "cam-sim" (8 named lines, see gpioLines);
+//   - brings up lo and eth0 as 10.0.2.15/24 (QEMU user networking);
+//   - serves HTTP on :8081: "/" is a log of the above plus a fresh probe of
+//     /dev/video* (VIDIOC_QUERYCAP) and /dev/gpiochip*; "/poweroff" syncs
 //     and powers the board off;
+//   - prints "READY uptime=<seconds since boot>" on the console;
+//   - runs the commands of /etc/lab.cmd, then prints "LAB-CMDS-DONE".
 //
-//  6. prints "READY uptime=<seconds since boot>" on the console;
+// /etc/lab.cmd has one command per line; arguments are split on white
+// space (no quoting), and "#" starts a comment line:
 //
-//  7. runs /etc/lab.cmd, one command per line:
+//	env KEY=VALUE       add KEY=VALUE to the environment of later commands
+//	run PATH ARGS...    start a long-running service, output to the console
+//	test PATH ARGS...   run to completion; prints "LAB-TEST-START <name>"
+//	                    before and "LAB-TEST <name> PASS|FAIL exit=<code>"
+//	                    after (name = base name of PATH)
+//	poweroff            sync and power off
 //
-//     env KEY=VALUE       add to the environment of later commands
-//     run PATH ARGS...    start a long-running service, output to the console
-//     test PATH ARGS...   run to completion, then print
-//     "LAB-TEST <name> PASS|FAIL exit=<code>" (name = base name of PATH),
-//     preceded by "LAB-TEST-START <name>"
-//     poweroff            sync and power off
-//
-//     Arguments are split on white space; there is no quoting. After the
-//     last command the console shows "LAB-CMDS-DONE". Every command gets
-//     IPCAMD_LAB=1, PATH=/bin, HOME=/tmp and TMPDIR=/tmp.
+// Every command runs in /tmp with IPCAMD_LAB=1, PATH=/bin, HOME=/tmp and
+// TMPDIR=/tmp.
 //
 // init never exits: if it did, the kernel would panic (QEMU exits too,
 // thanks to panic=-1 and -no-reboot).
@@ -42,6 +37,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -99,7 +95,7 @@ func main() {
 	setupGPIOSim()
 	network()
 	probe(&logBuf, &logMu)
-	go serveHTTP()
+	serveHTTP()
 	fmt.Printf("READY uptime=%s\n", uptime())
 	runCommands("/etc/lab.cmd")
 	fmt.Println("LAB-CMDS-DONE")
@@ -179,7 +175,7 @@ func loadModules(list string) {
 			loaded[name] = true
 			n++
 			if i == len(order)-1 {
-				logf("module %s %s loaded", name, params)
+				logf("module %s loaded", strings.TrimSpace(name+" "+params))
 			}
 		}
 	}
@@ -429,6 +425,7 @@ func prefixLines(prefix string, b []byte) []byte {
 	return out.Bytes()
 }
 
+// serveHTTP starts the log server in the background.
 func serveHTTP() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -453,11 +450,15 @@ func serveHTTP() {
 			poweroff()
 		}()
 	})
-	srv := &http.Server{Addr: httpAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	logf("http: serving on %s", httpAddr)
-	if err := srv.ListenAndServe(); err != nil {
+	// Listen before READY so the host can connect as soon as it sees it.
+	l, err := net.Listen("tcp", httpAddr)
+	if err != nil {
 		logf("http: %v", err)
+		return
 	}
+	logf("http: serving on %s", httpAddr)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { logf("http: %v", srv.Serve(l)) }()
 }
 
 func poweroff() {
