@@ -3,6 +3,7 @@ module github.com/ipcamd/ipcamd
 go 1.26.0
 
 require (
+	github.com/blackjack/webcam v0.6.1
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
@@ -10,7 +11,4 @@ require (
 	golang.org/x/sys v0.40.0
 )
 
-require (
-	github.com/blackjack/webcam v0.6.1 // indirect
-	github.com/pion/randutil v0.1.0 // indirect
-)
+require github.com/pion/randutil v0.1.0 // indirect
