@@ -2,6 +2,7 @@ package v4l2
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -45,38 +46,58 @@ type request struct {
 	fps           float64
 }
 
-// choose picks a mode among formats: the requested format or, without
-// one, the best-ranked supported format (H.264, NV12, YU12, YUYV,
-// MJPEG); then the size closest to the requested one (without one,
-// DefaultWidth x DefaultHeight if offered, else the largest within
-// MaxAutoWidth x MaxAutoHeight, else the smallest); then the highest
-// rate not above the requested one (DefaultFPS without one), or the
-// lowest rate if all are above it.
+// choose picks a mode among formats. With a requested format, that
+// format; without one, the best-ranked supported format (H.264, NV12,
+// YU12, YUYV, MJPEG) whose mode reaches the requested rate, else the one
+// whose mode comes closest to it: a USB camera whose YUYV gives 720p at
+// 10 fps but whose MJPEG gives it at 30 streams MJPEG. Within a format,
+// the size closest to the requested one (without one, DefaultWidth x
+// DefaultHeight if offered, else the largest within MaxAutoWidth x
+// MaxAutoHeight, else the smallest); then the highest rate not above
+// the requested one (DefaultFPS without one), or the lowest rate if all
+// are above it.
 func choose(formats []FormatInfo, req request) (Mode, error) {
-	var fi *FormatInfo
 	if req.format != 0 {
 		for i := range formats {
-			if formats[i].FourCC == req.format {
-				fi = &formats[i]
+			if formats[i].FourCC != req.format {
+				continue
 			}
-		}
-		switch {
-		case fi == nil:
-			return Mode{}, fmt.Errorf("capture/v4l2: format %v not offered (the device has %s)", req.format, formatList(formats))
-		case !req.format.supported():
-			return Mode{}, fmt.Errorf("capture/v4l2: format %v is not supported: use H264, NV12, YU12, YUYV or MJPG", req.format)
-		}
-	} else {
-		for i := range formats {
-			r := rank(formats[i].FourCC)
-			if r >= 0 && (fi == nil || r < rank(fi.FourCC)) {
-				fi = &formats[i]
+			if !req.format.supported() {
+				return Mode{}, fmt.Errorf("capture/v4l2: format %v is not supported: use H264, NV12, YU12, YUYV or MJPG", req.format)
 			}
+			return chooseIn(&formats[i], req), nil
 		}
-		if fi == nil {
-			return Mode{}, fmt.Errorf("capture/v4l2: no supported format among %s: want H264, NV12, YU12, YUYV or MJPG", formatList(formats))
+		return Mode{}, fmt.Errorf("capture/v4l2: format %v not offered (the device has %s)", req.format, formatList(formats))
+	}
+	var ranked []*FormatInfo
+	for i := range formats {
+		if rank(formats[i].FourCC) >= 0 {
+			ranked = append(ranked, &formats[i])
 		}
 	}
+	if len(ranked) == 0 {
+		return Mode{}, fmt.Errorf("capture/v4l2: no supported format among %s: want H264, NV12, YU12, YUYV or MJPG", formatList(formats))
+	}
+	slices.SortStableFunc(ranked, func(a, b *FormatInfo) int { return rank(a.FourCC) - rank(b.FourCC) })
+	fps := req.fps
+	if fps == 0 {
+		fps = DefaultFPS
+	}
+	var best Mode
+	for i, fi := range ranked {
+		m := chooseIn(fi, req)
+		if r := m.FPS(); r == 0 || r >= fps*0.99 {
+			return m, nil
+		}
+		if i == 0 || m.FPS() > best.FPS() {
+			best = m
+		}
+	}
+	return best, nil
+}
+
+// chooseIn picks a size and rate of format fi for req.
+func chooseIn(fi *FormatInfo, req request) Mode {
 	m := Mode{Format: fi.FourCC, Description: fi.Description, Compressed: fi.Compressed || fi.FourCC.Compressed()}
 	si, w, h, ok := chooseSize(fi.Sizes, req.width, req.height)
 	if !ok {
@@ -99,7 +120,7 @@ func choose(formats []FormatInfo, req request) (Mode, error) {
 		}
 	}
 	m.Interval = reduce(m.Interval)
-	return m, nil
+	return m
 }
 
 // formatList renders the formats' codes for an error message.

@@ -52,7 +52,9 @@ func TestChoose(t *testing.T) {
 		want    string // Mode.String
 		wantErr string
 	}{
-		{"uvc auto: YUYV over MJPEG, 720p, best rate", uvcCam, request{}, "YUYV 1280x720 @ 10fps", ""},
+		{"uvc auto: MJPEG reaches 30 fps at 720p, YUYV does not", uvcCam, request{}, "MJPG 1280x720 @ 30fps", ""},
+		{"uvc 640x480: YUYV reaches 30 fps", uvcCam, request{width: 640, height: 480}, "YUYV 640x480 @ 30fps", ""},
+		{"uvc 1080p at 5: YUYV", uvcCam, request{width: 1920, height: 1080, fps: 5}, "YUYV 1920x1080 @ 5fps", ""},
 		{"uvc MJPEG 1080p", uvcCam, request{format: MJPEG, width: 1920, height: 1080}, "MJPG 1920x1080 @ 30fps", ""},
 		{"uvc MJPEG 720p at 25 takes 15", uvcCam, request{format: MJPEG, width: 1280, height: 720, fps: 25}, "MJPG 1280x720 @ 15fps", ""},
 		{"uvc MJPEG 720p at 60", uvcCam, request{format: MJPEG, width: 1280, height: 720, fps: 60}, "MJPG 1280x720 @ 60fps", ""},

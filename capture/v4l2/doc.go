@@ -15,7 +15,9 @@
 // Without Options.Format the preference is H.264 (passed through,
 // nothing to encode), then raw NV12, YU12 (I420) and YUYV (for an
 // encoder; the 4:2:0 ones first, since encoders take them as they are),
-// then MJPEG. Raw frames come as planes with the driver's strides
+// then MJPEG; but a format that reaches the wanted frame rate at the
+// chosen size beats a preferred one that does not (a USB camera's 720p
+// YUYV often runs at 10 fps where its MJPEG runs at 30). Raw frames come as planes with the driver's strides
 // (Frame.Planes), compressed ones as bytes (Frame.Data); an
 // H264Assembler turns H.264 frames into h264.AccessUnit values with the
 // SPS and PPS in front of every IDR. Frames point into the driver's

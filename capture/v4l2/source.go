@@ -38,7 +38,7 @@ type Options struct {
 	// Format is the pixel format, by name or four characters (see
 	// ParseFourCC): "H264", "NV12", "YU12" or "I420", "YUYV", "MJPG".
 	// Empty means the best the device offers, in that order of
-	// preference.
+	// preference among the formats that reach FPS.
 	Format string
 	// StallTimeout is how long without a frame means the device has
 	// stalled; 0 means DefaultStallTimeout, and it is raised to three

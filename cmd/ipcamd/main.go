@@ -5,6 +5,7 @@
 //
 //	ipcamd [-config FILE] [-source SPEC] [-rtsp ADDR] [-http ADDR] [-log-level LEVEL]
 //	ipcamd version
+//	ipcamd devices                             (lists the cameras and hardware encoders)
 //	ipcamd passwd [-config FILE] NAME [ROLE]   (reads the password from standard input)
 //
 // SPEC is testsrc[:WxH@FPS], file:PATH or v4l2:/dev/videoN[:WxH@FPS].
@@ -32,6 +33,7 @@ import (
 
 	"github.com/ipcamd/ipcamd/capture/file"
 	"github.com/ipcamd/ipcamd/capture/testsrc"
+	"github.com/ipcamd/ipcamd/onvif"
 	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp"
 	"github.com/ipcamd/ipcamd/rtsp/auth"
@@ -63,6 +65,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintln(stdout, "ipcamd", versionString())
 		return 0
+	}
+	if len(args) > 0 && args[0] == "devices" {
+		return devices(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "passwd" {
 		return passwd(args[1:], os.Stdin, stdout, stderr)
@@ -172,6 +177,10 @@ type source struct {
 	// setMotion sets the function told when motion starts and stops;
 	// nil for sources without raw frames.
 	setMotion func(func(active bool))
+	// resolutions and maxFPS bound what ONVIF clients may choose for
+	// the main stream, when reconfigure is set.
+	resolutions []onvif.Resolution
+	maxFPS      int
 }
 
 func openSource(cfg Config, log *slog.Logger) (*source, error) {
@@ -206,14 +215,17 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 			}
 		}
 		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest,
-			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion}
+			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion,
+			resolutions: mainResolutions, maxFPS: 30}
 		if _, sub := t.settings(); sub.Width > 0 {
 			src.setSubOutput = func(w auWriter) { t.subOut = w }
 			src.subRequestIDR = t.subRequestIDR
 		}
 		return src, nil
+	case "v4l2":
+		return openCamera(spec, cfg, log)
 	}
-	return nil, fmt.Errorf("source %q is not available in this build yet", spec.Kind)
+	return nil, fmt.Errorf("source %q is not supported", spec.Kind)
 }
 
 // serve runs the whole pipeline until ctx ends.

@@ -24,20 +24,20 @@ var (
 // multicast groups as srv will use them.
 func onvifProfiles(cfg Config, src *source, mcast func(path string) (netip.AddrPort, error)) []onvif.Profile {
 	main, sub := src.settings()
-	profile := func(token, name, path string, s streamSettings, sizes []onvif.Resolution, maxKbps int) onvif.Profile {
+	profile := func(token, name, path string, s streamSettings, sizes []onvif.Resolution, maxFPS, maxKbps int) onvif.Profile {
 		p := onvif.Profile{Token: token, Name: name, Width: s.Width, Height: s.Height,
 			FPS: max(1, int(s.FPS+0.5)), BitrateKbps: s.Bitrate / 1000, GOP: s.GOP, Path: path}
 		if g, err := mcast(path); err == nil {
 			p.MulticastAddress, p.MulticastPort, p.MulticastTTL = g.Addr(), int(g.Port()), cmp0(cfg.RTSP.Multicast.TTL, 16)
 		}
 		if src.reconfigure != nil {
-			p.Resolutions, p.MaxFPS, p.MaxGOP, p.MaxBitrateKbps = sizes, 30, 300, maxKbps
+			p.Resolutions, p.MaxFPS, p.MaxGOP, p.MaxBitrateKbps = sizes, maxFPS, 300, maxKbps
 		}
 		return p
 	}
-	ps := []onvif.Profile{profile("main", "Main stream", cfg.RTSP.Path, main, mainResolutions, 16000)}
+	ps := []onvif.Profile{profile("main", "Main stream", cfg.RTSP.Path, main, src.resolutions, src.maxFPS, 16000)}
 	if sub.Width > 0 {
-		ps = append(ps, profile("sub", "Sub stream", cfg.RTSP.SubPath, sub, subResolutions, 4000))
+		ps = append(ps, profile("sub", "Sub stream", cfg.RTSP.SubPath, sub, subResolutions, src.maxFPS, 4000))
 	}
 	return ps
 }
