@@ -65,6 +65,18 @@ func TestVicodecM2M(t *testing.T) {
 	runGuestTest(t, bin, append(append([]string{}, baseModules...), "vicodec"), "-test.v", "-test.run", "Lab")
 }
 
+// TestCaptureV4L2 runs the Lab* tests of ./capture/v4l2 on the board
+// against vivid, with its single-planar and then its multi-planar API.
+func TestCaptureV4L2(t *testing.T) {
+	bin := buildTest(t, "./capture/v4l2")
+	for _, vivid := range []string{"vivid n_devs=1 node_types=0x1", "vivid n_devs=1 node_types=0x1 multiplanar=2"} {
+		t.Run(strings.Fields(vivid)[len(strings.Fields(vivid))-1], func(t *testing.T) {
+			mods := append([]string{}, baseModules[:len(baseModules)-1]...)
+			runGuestTest(t, bin, append(mods, vivid), "-test.v", "-test.run", "Lab")
+		})
+	}
+}
+
 // TestLabRunsGuestTests checks the lab's own guest test path (the "test"
 // command of /init and its LAB-TEST marker) and that vicodec's encoder is
 // present, with the tests in ./guest.
