@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -79,15 +78,6 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 		src.subRequestIDR = p.subRequestIDR
 	}
 	return src, nil
-}
-
-// mainEncoder chooses the main stream's encoder: nil means the software
-// one.
-func mainEncoder(cfg Config, log *slog.Logger) (newEncoder, string, error) {
-	if cfg.Encoder.Kind == "hardware" {
-		return nil, "", errors.New("encoder.kind hardware: no hardware encoder support in this build yet")
-	}
-	return nil, "software encoder", nil
 }
 
 func firstFormat(info capture.DeviceInfo, names []string) string {

@@ -197,10 +197,19 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 				return streamSettings{Width: w, Height: h, FPS: fps}, streamSettings{}
 			}}, nil
 	case "testsrc":
-		t, err := newTestsrc(spec, cfg.Encoder, log)
+		if cfg.Encoder.Kind == "passthrough" {
+			return nil, errors.New("encoder.kind passthrough: the test pattern is raw, it needs an encoder")
+		}
+		newMain, what, err := mainEncoder(cfg, log)
 		if err != nil {
 			return nil, err
 		}
+		main, sub := settingsFor(spec, cfg.Encoder)
+		t, err := newEncodedSource(testsrcKind{log}, newMain, main, sub, cfg.Encoder, log)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("pipeline: the test pattern through the " + what)
 		if m, ok, err := loadMediaState(cfg.StateDir); err != nil {
 			log.Warn("ignoring the saved encoder settings", "err", err)
 		} else if ok {

@@ -59,9 +59,12 @@ type rawKind interface {
 }
 
 // frameEncoder encodes pictures into access units: the software encoder,
-// or a hardware one.
+// or a hardware one. Encode calls emit with each access unit that is
+// ready, with its timestamp: the software encoder's at once, a hardware
+// encoder's when the device returns it. The NAL units are only valid
+// during the call.
 type frameEncoder interface {
-	Encode(p *picture) (nalus [][]byte, err error)
+	Encode(p *picture, emit func(nalus [][]byte, pts time.Duration) error) error
 	RequestIDR()
 	Close() error
 }
@@ -202,9 +205,12 @@ func (p *encodedSource) encoderOptions(s streamSettings, slices int) software.Op
 // swEncoder adapts the software encoder to frameEncoder.
 type swEncoder struct{ *software.Encoder }
 
-func (e swEncoder) Encode(p *picture) ([][]byte, error) {
+func (e swEncoder) Encode(p *picture, emit func([][]byte, time.Duration) error) error {
 	nalus, _, err := e.Encoder.Encode(&p.Frame)
-	return nalus, err
+	if err != nil {
+		return err
+	}
+	return emit(nalus, p.PTS)
 }
 
 func (e swEncoder) Close() error { return nil }
@@ -303,8 +309,18 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 	if sub.Width > 0 {
 		subFrame = time.Duration(float64(time.Second) / sub.FPS)
 	}
+	var au h264.AccessUnit
+	write := func(w auWriter) func([][]byte, time.Duration) error {
+		return func(nalus [][]byte, pts time.Duration) error {
+			if len(nalus) == 0 {
+				return nil
+			}
+			au.NALUs, au.PTS = nalus, pts
+			return w.WriteAccessUnit(&au)
+		}
+	}
+	writeMain, writeSub := write(w), write(p.subOut)
 	var (
-		au       h264.AccessUnit
 		next     = base
 		nextSub  = base
 		first    = time.Duration(-1) // the source's PTS of the first frame
@@ -336,15 +352,9 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 				subEnc.RequestIDR()
 			}
 		}
-		nalus, err := enc.Encode(f)
-		if err != nil {
+		f.PTS = pts
+		if err := enc.Encode(f, writeMain); err != nil {
 			return err
-		}
-		if len(nalus) > 0 {
-			au.NALUs, au.PTS = nalus, pts
-			if err := w.WriteAccessUnit(&au); err != nil {
-				return err
-			}
 		}
 		// The sub stream takes the frames due at its own rate: with a
 		// frame's slack, so that equal rates take every frame.
@@ -355,11 +365,11 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 		if err := scaleI420(&subPic.Frame, &f.Frame); err != nil {
 			return err
 		}
-		if au.NALUs, err = subEnc.Encode(&subPic); err != nil {
+		subPic.PTS = pts
+		if err := subEnc.Encode(&subPic, writeSub); err != nil {
 			return fmt.Errorf("sub stream: %w", err)
 		}
-		au.PTS = pts
-		return p.subOut.WriteAccessUnit(&au)
+		return nil
 	})
 	return next, err
 }
