@@ -16,9 +16,11 @@ const (
 	// takes the device for stalled and reopens it.
 	DefaultStallTimeout = 2 * time.Second
 	// MinBackoff and MaxBackoff bound the delay between attempts to
-	// reopen a failed device; it doubles after each failed attempt.
+	// reopen a failed device; it doubles after each failed attempt. The
+	// cap is short so that a replugged camera streams again within a
+	// second or so (a failed open of a missing node costs nothing).
 	MinBackoff = 100 * time.Millisecond
-	MaxBackoff = 5 * time.Second
+	MaxBackoff = time.Second
 )
 
 // pollSlice is the longest Run waits in one poll, so that it notices
