@@ -176,7 +176,9 @@ func labCapture(t *testing.T, path, format string) {
 		if d <= 0 {
 			t.Errorf("frame %d: timestamp %v not after %v", i, got[i].ts, got[i-1].ts)
 		}
-		if d < 20*time.Millisecond || d > 50*time.Millisecond {
+		// Loose per frame: the emulated board jitters under load; the
+		// mean rate is checked below. vivid's default is 200 ms.
+		if d < 10*time.Millisecond || d > 100*time.Millisecond {
 			t.Errorf("frame %d: %v after the previous, want about 33ms", i, d)
 		}
 		if got[i].seq <= got[i-1].seq {
@@ -190,7 +192,7 @@ func labCapture(t *testing.T, path, format string) {
 	if fps < 27 || fps > 33 {
 		t.Errorf("measured %.2f fps from timestamps, want about 30", fps)
 	}
-	if wfps := float64(len(got)-1) / wall.Seconds(); wfps < 24 || wfps > 36 {
+	if wfps := float64(len(got)-1) / wall.Seconds(); wfps < 20 || wfps > 40 {
 		t.Errorf("measured %.2f fps on the wall clock, want about 30", wfps)
 	}
 }

@@ -12,7 +12,9 @@
 //   - brings up lo and eth0 as 10.0.2.15/24 (QEMU user networking);
 //   - serves HTTP on :8081: "/" is a log of the above plus a fresh probe of
 //     /dev/video* (VIDIOC_QUERYCAP) and /dev/gpiochip*; "/poweroff" syncs
-//     and powers the board off;
+//     and powers the board off; "/v4l2ctrl", "/rmmod", "/modprobe" and
+//     "/unplug" set V4L2 controls and unload and load modules, so that
+//     tests can unplug and replug a camera (see deviceHandlers);
 //   - prints "READY uptime=<seconds since boot>" on the console;
 //   - runs the commands of /etc/lab.cmd, then prints "LAB-CMDS-DONE".
 //
@@ -146,6 +148,7 @@ func loadModules(list string) {
 		logf("modules: %v", err)
 		return
 	}
+	modDeps, modDir = deps, dir
 	start := time.Now()
 	n := 0
 	loaded := map[string]bool{}
@@ -154,35 +157,61 @@ func loadModules(list string) {
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
-		order, err := deps.Order(fields[0])
+		k, err := loadModule(fields[0], strings.Join(fields[1:], " "), loaded)
+		n += k
 		if err != nil {
-			logf("module %s: %v", fields[0], err)
-			continue
-		}
-		for i, p := range order {
-			name := moddep.Name(p)
-			if loaded[name] {
-				continue
-			}
-			params := ""
-			if i == len(order)-1 {
-				params = strings.Join(fields[1:], " ")
-			}
-			if err := finit(dir+"/"+p, params); err != nil {
-				logf("module %s %s: %v", name, params, err)
-				continue
-			}
-			loaded[name] = true
-			n++
-			if i == len(order)-1 {
-				logf("module %s loaded", strings.TrimSpace(name+" "+params))
-			}
+			logf("%v", err)
 		}
 	}
 	logf("modules: %d loaded in %v", n, time.Since(start).Round(time.Millisecond))
 	if err := unix.Mount("configfs", "/sys/kernel/config", "configfs", 0, ""); err != nil && err != unix.EBUSY {
 		logf("mount configfs: %v", err)
 	}
+}
+
+// modDeps and modDir are the parsed modules.dep and its directory, set by
+// loadModules for later loads through /modprobe.
+var (
+	modDeps moddep.Deps
+	modDir  string
+)
+
+// loadModule loads module name with params, after its dependencies (which
+// get no parameters), skipping those in loaded and adding what it loads to
+// loaded (nil: load everything not in the kernel yet). It returns how many
+// modules it loaded, and the first error; a module that is already loaded
+// counts as loaded.
+func loadModule(name, params string, loaded map[string]bool) (int, error) {
+	if modDeps == nil {
+		return 0, fmt.Errorf("module %s: no modules.dep", name)
+	}
+	if loaded == nil {
+		loaded = map[string]bool{}
+	}
+	order, err := modDeps.Order(name)
+	if err != nil {
+		return 0, fmt.Errorf("module %s: %w", name, err)
+	}
+	n := 0
+	for i, p := range order {
+		mod := moddep.Name(p)
+		if loaded[mod] {
+			continue
+		}
+		ps := ""
+		if i == len(order)-1 {
+			ps = params
+		}
+		if err := finit(modDir+"/"+p, ps); err != nil {
+			return n, fmt.Errorf("module %s %s: %w", mod, ps, err)
+		}
+		loaded[mod] = true
+		n++
+		if i == len(order)-1 {
+			logf("module %s loaded", strings.TrimSpace(mod+" "+ps))
+		}
+	}
+	return n, nil
 }
 
 func finit(path, params string) error {
@@ -450,6 +479,7 @@ func serveHTTP() {
 			poweroff()
 		}()
 	})
+	deviceHandlers(mux)
 	// Listen before READY so the host can connect as soon as it sees it.
 	l, err := net.Listen("tcp", httpAddr)
 	if err != nil {
