@@ -58,11 +58,15 @@ func TestBoardStreamsVivid(t *testing.T) {
 }
 
 // TestVicodecM2M runs the Lab* tests of ./encoder/v4l2m2m on the board,
-// against vicodec's stateful FWHT encoder (a V4L2 mem2mem device like a
+// single- and multi-planar, against vicodec's stateful FWHT encoder (a V4L2 mem2mem device like a
 // hardware H.264 encoder). The guest sets IPCAMD_LAB=1.
 func TestVicodecM2M(t *testing.T) {
 	bin := buildTest(t, "./encoder/v4l2m2m")
-	runGuestTest(t, bin, append(append([]string{}, baseModules...), "vicodec"), "-test.v", "-test.run", "Lab")
+	for _, vicodec := range []string{"vicodec", "vicodec multiplanar=1"} {
+		t.Run(strings.ReplaceAll(vicodec, " ", "_"), func(t *testing.T) {
+			runGuestTest(t, bin, append(append([]string{}, baseModules...), vicodec), "-test.v", "-test.run", "Lab")
+		})
+	}
 }
 
 // TestCaptureV4L2 runs the Lab* tests of ./capture/v4l2 on the board
