@@ -11,6 +11,9 @@
 // single odd frame does not raise it, and ends Options.Hold after the
 // last moving frame, so that a person pausing does not flap the alarm.
 //
+// The cells also give the frame's mean luma (Detector.Luma), the light
+// meter of the day/night logic on boards without a light sensor.
+//
 // A 1280×720 frame costs 3600 cells × 16 samples: a few tens of
 // microseconds, and no allocation once the grid is sized.
 package motion
@@ -55,6 +58,7 @@ type Detector struct {
 	active     bool          // motion is on
 	lastMoving time.Duration // time of the last moving frame
 	changed    float64       // share of changed cells in the last frame
+	luma       float64       // mean luma of the last frame
 }
 
 // New returns a Detector.
@@ -96,10 +100,12 @@ func (d *Detector) Update(y []byte, width, height, stride int, t time.Duration) 
 		was := d.active
 		d.active = false
 		d.cells(y, stride, d.prev)
+		d.luma = mean(d.prev)
 		d.primed = true
 		return false, was, nil
 	}
 	d.cells(y, stride, d.cur)
+	d.luma = mean(d.cur)
 	n := 0
 	for i, c := range d.cur {
 		diff := int(c) - int(d.prev[i])
@@ -130,6 +136,18 @@ func (d *Detector) Update(y []byte, width, height, stride int, t time.Duration) 
 
 // Changed returns the share of cells (0-1) that changed in the last frame.
 func (d *Detector) Changed() float64 { return d.changed }
+
+// Luma returns the mean luma (0-255) of the last frame, from the cells:
+// a light meter for day/night decisions, free with the motion check.
+func (d *Detector) Luma() float64 { return d.luma }
+
+func mean(cells []uint8) float64 {
+	sum := 0
+	for _, c := range cells {
+		sum += int(c)
+	}
+	return float64(sum) / float64(len(cells))
+}
 
 // cells fills dst with the mean of 16 samples of each cell: rows 2, 6,
 // 10, 14 and columns 2, 6, 10, 14 of the cell.

@@ -176,3 +176,18 @@ func BenchmarkDetector720p(b *testing.B) {
 		_ = sum
 	})
 }
+
+func TestDetectorLuma(t *testing.T) {
+	d := New(Options{})
+	for i, light := range []int{0, -88} { // grey 128 with a dark square; then darker
+		d.Update(scene(100, 100, light, 0, nil), w, h, w, time.Duration(i)*time.Second)
+		// 48×48 of 40 within 320×240 of 128, cell-sampled.
+		want := float64(128+light) - float64(88*48*48)/float64(w*h)
+		if light != 0 {
+			want = float64(max(128+light, 0)) - float64(max(128+light, 0)-max(40+light, 0))*48*48/float64(w*h)
+		}
+		if got := d.Luma(); got < want-3 || got > want+3 {
+			t.Errorf("light %d: luma %.1f, want about %.1f", light, got, want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcamd/ipcamd/capture/testsrc"
 	"github.com/ipcamd/ipcamd/h264"
 	"github.com/ipcamd/ipcamd/rtsp"
 )
@@ -211,5 +212,47 @@ func TestReconfigureLive(t *testing.T) {
 		if a.width != 0 && a.width != 320 {
 			t.Errorf("old size after the change: %+v", a)
 		}
+	}
+}
+
+// TestGrayscaleAndLuma: night mode makes the pictures grey (the
+// snapshot's chroma is neutral), and every frame's mean luma reaches the
+// light meter.
+func TestGrayscaleAndLuma(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Encoder.SubWidth = 0
+	p, err := newTestsrc(SourceSpec{Kind: "testsrc", Width: 160, Height: 96, FPS: 50}, cfg.Encoder, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lumas []float64
+	p.setLuma(func(mean float64, _ time.Duration) {
+		mu.Lock()
+		lumas = append(lumas, mean)
+		mu.Unlock()
+	})
+	p.setGrayscale(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, &auLog{}) }()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var snap testsrc.Frame
+	if !p.latest.Snapshot(&snap) {
+		t.Fatal("no snapshot")
+	}
+	for i := range snap.U {
+		if snap.U[i] != 128 || snap.V[i] != 128 {
+			t.Fatalf("chroma %d/%d at %d in night mode, want 128", snap.U[i], snap.V[i], i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lumas) < 5 || lumas[0] < 20 || lumas[0] > 235 {
+		t.Errorf("luma readings %v", lumas)
 	}
 }

@@ -99,7 +99,17 @@ type encodedSource struct {
 	// when motion starts and stops.
 	motion   *motion.Detector
 	onMotion atomic.Pointer[func(bool)]
+	// onLuma, if set, takes each frame's mean luma (a light meter).
+	onLuma atomic.Pointer[func(mean float64, at time.Duration)]
+	// gray makes the pictures grayscale (night mode): neutral chroma.
+	gray atomic.Bool
 }
+
+// setLuma sets the function that takes each frame's mean luma.
+func (p *encodedSource) setLuma(fn func(mean float64, at time.Duration)) { p.onLuma.Store(&fn) }
+
+// setGrayscale turns grayscale on or off from the next frame.
+func (p *encodedSource) setGrayscale(on bool) { p.gray.Store(on) }
 
 // setMotion sets the function told when motion starts and stops.
 func (p *encodedSource) setMotion(fn func(active bool)) { p.onMotion.Store(&fn) }
@@ -326,6 +336,7 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 		first    = time.Duration(-1) // the source's PTS of the first frame
 		lastSnap time.Time
 		snap     testsrc.Frame
+		neutral  []byte // grey chroma for night mode
 	)
 	err = src.Run(rctx, func(f *picture) error {
 		if first < 0 {
@@ -336,14 +347,22 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 			pts = next
 		}
 		next = pts + frame
+		if p.gray.Load() {
+			neutral = grayChroma(&f.Frame, neutral)
+		}
 		if f.Wall.Sub(lastSnap) >= snapshotEvery || f.Wall.Before(lastSnap) {
 			lastSnap = f.Wall
 			p.keep(&snap, f)
 		}
-		if on, changed, err := p.motion.Update(f.Y, f.Width, f.Height, cmp0(f.YStride, f.Width), pts); err == nil && changed {
-			p.log.Debug("motion", "active", on, "changed_cells", p.motion.Changed())
-			if fn := p.onMotion.Load(); fn != nil {
-				(*fn)(on)
+		if on, changed, err := p.motion.Update(f.Y, f.Width, f.Height, cmp0(f.YStride, f.Width), pts); err == nil {
+			if changed {
+				p.log.Debug("motion", "active", on, "changed_cells", p.motion.Changed())
+				if fn := p.onMotion.Load(); fn != nil {
+					(*fn)(on)
+				}
+			}
+			if fn := p.onLuma.Load(); fn != nil {
+				(*fn)(p.motion.Luma(), pts)
 			}
 		}
 		if f.Discontinuity {
@@ -372,6 +391,21 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 		return nil
 	})
 	return next, err
+}
+
+// grayChroma points f's chroma planes at neutral (128) ones, made from buf
+// when it is too small, and returns them: a grayscale picture for night
+// mode, whatever the encoder, with chroma that costs almost no bits.
+func grayChroma(f *software.Frame, buf []byte) []byte {
+	cw, ch := (f.Width+1)/2, (f.Height+1)/2
+	if len(buf) < cw*ch {
+		buf = make([]byte, cw*ch)
+		for i := range buf {
+			buf[i] = 128
+		}
+	}
+	f.U, f.V, f.CStride = buf[:cw*ch], buf[:cw*ch], cw
+	return buf
 }
 
 // keep stores f for snapshots, packing its planes into snap first when
