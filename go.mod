@@ -9,6 +9,8 @@ require (
 	github.com/pion/sdp/v3 v3.0.20
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/sys v0.40.0
+	periph.io/x/conn/v3 v3.7.3
+	periph.io/x/host/v3 v3.8.5
 )
 
 require github.com/pion/randutil v0.1.0 // indirect

@@ -43,6 +43,24 @@ type Config struct {
 	Users []UserConfig `yaml:"users"`
 	// Auth tunes authentication.
 	Auth AuthConfig `yaml:"auth"`
+	// Board describes the camera board's GPIO: IR-cut filter, lights,
+	// LEDs, reset button and light sensor.
+	Board BoardConfig `yaml:"board"`
+
+	// path is the file the config was loaded from, if any: a factory
+	// reset puts BoardConfig.FactoryConfig there.
+	path string
+}
+
+// BoardConfig selects the board profile.
+type BoardConfig struct {
+	// Profile is a built-in profile (none, rpi-generic, qemu-virt) or
+	// the path of a YAML profile; none touches no GPIO.
+	Profile string `yaml:"profile"`
+	// FactoryConfig is the configuration a factory reset (the reset
+	// button held for 10 s) copies over the config file; empty leaves
+	// the file alone. Either way the reset empties state_dir.
+	FactoryConfig string `yaml:"factory_config"`
 }
 
 // UserConfig is one user: name, role and hash, and the password sealed
@@ -166,6 +184,7 @@ func DefaultConfig() Config {
 		},
 		StateDir: defaultStateDir(),
 		HTTP:     HTTPConfig{Listen: ":8080"},
+		Board:    BoardConfig{Profile: "none"},
 		Encoder: EncoderConfig{Kind: "auto", Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
 			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
@@ -184,7 +203,17 @@ func LoadConfig(path string) (Config, error) {
 	if err := decodeConfig(b, &c); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
+	c.path = path
 	return c, nil
+}
+
+// parseConfig decodes YAML over the defaults and validates the result.
+func parseConfig(b []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := decodeConfig(b, &c); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
 }
 
 func decodeConfig(b []byte, c *Config) error {
@@ -235,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StateDir == "" {
 		return errors.New("state_dir: must not be empty")
+	}
+	if c.Board.Profile == "" {
+		return errors.New("board.profile: must not be empty (none touches no GPIO)")
 	}
 	switch c.Encoder.Kind {
 	case "auto", "hardware", "software", "passthrough":

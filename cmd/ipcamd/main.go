@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcamd/ipcamd/board"
 	"github.com/ipcamd/ipcamd/capture/file"
 	"github.com/ipcamd/ipcamd/capture/testsrc"
 	"github.com/ipcamd/ipcamd/onvif"
@@ -113,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	rtspAddr := fs.String("rtsp", "", "RTSP listen `address` (default :8554)")
 	httpAddr := fs.String("http", "", "HTTP listen `address` (default :8080)")
 	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
+	boardProfile := fs.String("board", "", "board `profile`: none, rpi-generic, qemu-virt or a YAML file (default none)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ipcamd [flags]\n       ipcamd version\n\nFlags override the config file.\n\n")
 		fs.PrintDefaults()
@@ -138,6 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	set(&cfg.Source, *source)
 	set(&cfg.RTSP.Listen, *rtspAddr)
 	set(&cfg.HTTP.Listen, *httpAddr)
+	set(&cfg.Board.Profile, *boardProfile)
 	set(&cfg.LogLevel, *logLevel)
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid setting %w", err)
@@ -177,6 +180,11 @@ type source struct {
 	// setMotion sets the function told when motion starts and stops;
 	// nil for sources without raw frames.
 	setMotion func(func(active bool))
+	// setLuma feeds each frame's mean luma to a light meter, and
+	// setGrayscale turns night mode's grey picture on and off; nil for
+	// sources without raw frames.
+	setLuma      func(func(mean float64, at time.Duration))
+	setGrayscale func(bool)
 	// resolutions and maxFPS bound what ONVIF clients may choose for
 	// the main stream, when reconfigure is set.
 	resolutions []onvif.Resolution
@@ -225,6 +233,7 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 		}
 		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest,
 			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion,
+			setLuma: t.setLuma, setGrayscale: t.setGrayscale,
 			resolutions: mainResolutions, maxFPS: 30}
 		if _, sub := t.settings(); sub.Width > 0 {
 			src.setSubOutput = func(w auWriter) { t.subOut = w }
@@ -243,6 +252,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	var hooks boardHooks
+	brd, err := openBoard(cfg, src, &hooks, log)
+	if err != nil {
+		return err
+	}
+	defer brd.Close()
+	brd.SetStatus(board.StatusStarting)
 	// Bind RTSP last, so that once its port answers (what clients and
 	// tests wait for) every other port does too.
 	var tln net.Listener
@@ -328,10 +344,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		default:
 		}
 	}
-	ov := onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, requestRestart, log)
+	hooks.restart = requestRestart
+	ov := onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, boardImaging{brd}, requestRestart, log)
 	var ovh http.Handler
 	if ov != nil {
 		ovh = ov
+		hooks.onvif.Store(ov)
+		ov.PublishImageTooDark(brd.Night())
 		if src.setMotion != nil {
 			src.setMotion(ov.PublishMotion)
 		}
@@ -341,7 +360,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8) // room for every goroutine below, so none blocks after the first error
 	wg.Go(func() {
 		defer rb.Close()
 		if subRing != nil {
@@ -369,7 +388,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	})
 
-	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source)
+	wg.Go(func() {
+		if err := brd.Run(ctx); err != nil {
+			errc <- fmt.Errorf("board: %w", err)
+		}
+	})
+	wg.Go(func() { followClients(ctx, brd, srv) })
+
+	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source, "board", cfg.Board.Profile)
 	for _, st := range streams {
 		for _, u := range serviceURLs("rtsp", rtspLn.Addr(), st.Path()) {
 			log.Info("serving RTSP", "url", u)

@@ -86,7 +86,7 @@ func cmp0(v, def int) int {
 // UsernameTokens need plain-text passwords, which the config does not hold,
 // so they are refused when users exist (clients then fall back to Digest,
 // or fail: see the onvif package).
-func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, reboot func(), log *slog.Logger) *onvif.Server {
+func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, imaging onvif.Imaging, reboot func(), log *slog.Logger) *onvif.Server {
 	port := 0
 	if ta, ok := rtspAddr.(*net.TCPAddr); ok {
 		port = ta.Port
@@ -101,6 +101,7 @@ func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr ne
 		RTSPPort:        port,
 		Reboot:          reboot,
 		SetVideoEncoder: setVideoEncoder(cfg, src, log),
+		Imaging:         imaging,
 		Logger:          log,
 	}
 	if verifier != nil {
