@@ -94,6 +94,12 @@ func setup() error {
 	}()
 	go func() {
 		defer wg.Done()
+		// IPCAMD_LAB_IPCAMD: a linux/arm64 ipcamd built elsewhere (e.g.
+		// from another checkout), instead of this tree's.
+		if p := os.Getenv("IPCAMD_LAB_IPCAMD"); p != "" {
+			ipcamd = p
+			return
+		}
 		errs[1] = crossBuild(rootDir, ipcamd, "./cmd/ipcamd")
 	}()
 	wg.Wait()

@@ -15,6 +15,8 @@
 //     and powers the board off; "/v4l2ctrl", "/rmmod", "/modprobe" and
 //     "/unplug" set V4L2 controls and unload and load modules, so that
 //     tests can unplug and replug a camera (see deviceHandlers);
+//     "/gpio/..." drive the inputs of gpio-sim chips and record their
+//     outputs (see gpioHandlers);
 //   - prints "READY uptime=<seconds since boot>" on the console;
 //   - runs the commands of /etc/lab.cmd, then prints "LAB-CMDS-DONE".
 //
@@ -26,6 +28,10 @@
 //	test PATH ARGS...   run to completion; prints "LAB-TEST-START <name>"
 //	                    before and "LAB-TEST <name> PASS|FAIL exit=<code>"
 //	                    after (name = base name of PATH)
+//	pull LINE PULL      set the simulated external level of input LINE
+//	                    (a name) of cam-sim: pull-up or pull-down
+//	gpio-trace LABEL    start /init's GPIO recorder on chip LABEL (as
+//	                    /gpio/trace/start?chip=LABEL)
 //	poweroff            sync and power off
 //
 // Every command runs in /tmp with IPCAMD_LAB=1, PATH=/bin, HOME=/tmp and
@@ -480,6 +486,7 @@ func serveHTTP() {
 		}()
 	})
 	deviceHandlers(mux)
+	gpioHandlers(mux)
 	// Listen before READY so the host can connect as soon as it sees it.
 	l, err := net.Listen("tcp", httpAddr)
 	if err != nil {
@@ -530,6 +537,26 @@ func runCommands(file string) {
 			env = append(env, args[0])
 		case verb == "poweroff":
 			poweroff()
+		case verb == "gpio-trace" && len(args) == 1:
+			if err := trace.startTrace(args[0], "", time.Millisecond); err != nil {
+				logf("gpio-trace %s: %v", args[0], err)
+			}
+		case verb == "pull" && len(args) == 2:
+			_, dir, lines, err := simChip("cam-sim")
+			for i, n := range lines {
+				if n == args[0] {
+					err = os.WriteFile(fmt.Sprintf("%s/sim_gpio%d/pull", dir, i), []byte(args[1]), 0)
+					break
+				}
+				if i == len(lines)-1 {
+					err = fmt.Errorf("no line %q", args[0])
+				}
+			}
+			if err != nil {
+				logf("pull %s %s: %v", args[0], args[1], err)
+			} else {
+				logf("pull %s %s", args[0], args[1])
+			}
 		case (verb == "run" || verb == "test") && len(args) > 0:
 			cmd := exec.Command(args[0], args[1:]...)
 			cmd.Env = env
