@@ -205,6 +205,7 @@ func (b *Board) controllerConfig() (ControllerConfig, error) {
 	if s := b.p.LightSensor; s != nil {
 		typ = s.Type
 		prof.DarkBelow, prof.BrightAbove = s.DarkBelow, s.BrightAbove
+		prof.Dwell, prof.MinSwitch = s.Dwell, s.MinSwitch
 	}
 	def := DefaultControllerConfig(typ)
 	cfg := b.opts.Controller.merge(prof.merge(def))

@@ -138,6 +138,11 @@ type SensorConfig struct {
 	IRAffectsSensor *bool `yaml:"ir_affects_sensor,omitempty"`
 	// Poll is the polling period of gpio and adc sensors (default 1 s).
 	Poll time.Duration `yaml:"poll,omitempty"`
+	// Dwell is how long the light must stay past a threshold before a
+	// switch, and MinSwitch the least time between two switches; zero
+	// means the default for Type (see DefaultControllerConfig).
+	Dwell     time.Duration `yaml:"dwell,omitempty"`
+	MinSwitch time.Duration `yaml:"min_switch,omitempty"`
 }
 
 // BuiltinProfiles returns the names of the profiles embedded in the binary,

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -46,17 +48,30 @@ const (
 
 // bootBoard boots ipcamd -board qemu-virt streaming a test pattern, with
 // cam-sim's inputs at daylight and button released, and waits for RTSP.
-func bootBoard(t *testing.T) *Board {
+func bootBoard(t *testing.T) *Board { return bootBoardWith(t, "") }
+
+// bootBoardWith is bootBoard with the profile given as YAML (written to
+// /etc/board.yaml in the guest); "" uses the built-in qemu-virt.
+func bootBoardWith(t *testing.T, profile string) *Board {
 	t.Helper()
+	files := map[string]string{"/bin/ipcamd": ipcamd}
+	boardArg := "qemu-virt"
+	if profile != "" {
+		f := filepath.Join(t.TempDir(), "board.yaml")
+		if err := os.WriteFile(f, []byte(profile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files["/etc/board.yaml"], boardArg = f, "/etc/board.yaml"
+	}
 	b := Boot(t, BoardConfig{
 		Modules: baseModules,
 		Cmds: []string{
 			"pull LIGHT_SENSOR " + sensorBright,
 			"pull BUTTON_RESET " + buttonReleased,
 			"gpio-trace cam-sim", // from before ipcamd starts
-			fmt.Sprintf("run /bin/ipcamd -source testsrc:320x240@15 -board qemu-virt -rtsp :%d -http :%d", guestRTSP, guestHTTP),
+			fmt.Sprintf("run /bin/ipcamd -source testsrc:320x240@15 -board %s -rtsp :%d -http :%d", boardArg, guestRTSP, guestHTTP),
 		},
-		Files: map[string]string{"/bin/ipcamd": ipcamd},
+		Files: files,
 	})
 	// An ipcamd without the board layer rejects -board at once.
 	deadline := time.Now().Add(30 * time.Second)
@@ -432,24 +447,35 @@ func TestBoardIRCut(t *testing.T) {
 	}
 }
 
-// The day/night controller's defaults for a GPIO light sensor
-// (board.DefaultControllerConfig(board.SensorGPIO)): the sensor is polled
-// every second, a change must hold for gpioDwell (and 3 samples), and no
-// automatic switch comes sooner than gpioMinSwitch after the previous one.
-// Neither can be set from a profile or a flag, so the test waits them out.
+// The day/night test's profile: qemu-virt with a quicker controller (the
+// defaults for a GPIO sensor are a 5 s dwell and 30 s between switches).
+// The sensor is polled every second, a change must hold for gpioDwell (and
+// 3 samples), and no automatic switch comes sooner than gpioMinSwitch
+// after the previous one.
 const (
-	gpioDwell     = 5 * time.Second
-	gpioMinSwitch = 30 * time.Second
+	gpioDwell     = 2 * time.Second
+	gpioMinSwitch = 8 * time.Second
 )
+
+// quickProfile is board/profiles/qemu-virt.yaml with gpioDwell and
+// gpioMinSwitch.
+func quickProfile(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join(rootDir, "board", "profiles", "qemu-virt.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(string(b), "  line: {chip: cam-sim, line: LIGHT_SENSOR}",
+		fmt.Sprintf("  line: {chip: cam-sim, line: LIGHT_SENSOR}\n  dwell: %v\n  min_switch: %v", gpioDwell, gpioMinSwitch), 1)
+}
 
 // TestBoardDayNightAuto lets the light sensor drive day/night (IrCutFilter
 // AUTO): dark → exactly one switch to night within the dwell, which holds
 // (no oscillation while it stays dark); bright → exactly one switch back to
 // day, which the controller's rate limit delays to gpioMinSwitch after the
 // night switch. ipcamd logs each switch (msg="day/night switch" night=…).
-// It takes ~42 s, most of it the rate limit.
+// It takes ~20 s, most of it the rate limit.
 func TestBoardDayNightAuto(t *testing.T) {
-	b := bootBoard(t)
+	b := bootBoardWith(t, quickProfile(t))
 	b.bootTrace()
 	b.setIrCut("AUTO")
 	if m := b.irCut(); m != "AUTO" {
