@@ -82,11 +82,7 @@ func factoryReset(cfg Config) error {
 	if _, err := parseConfig(b); err != nil {
 		return fmt.Errorf("factory config %s: %w", cfg.Board.FactoryConfig, err)
 	}
-	tmp := cfg.path + ".new"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, cfg.path)
+	return writeFileAtomic(cfg.path, b, 0o600)
 }
 
 // boardImaging is the ONVIF imaging service's IR-cut switch on the

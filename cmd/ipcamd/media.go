@@ -48,23 +48,8 @@ func saveMediaState(stateDir string, m mediaState) error {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("saving encoder settings: %w", err)
 	}
-	path := mediaStatePath(stateDir)
-	tmp, err := os.CreateTemp(stateDir, ".media-*.yaml")
-	if err != nil {
-		return fmt.Errorf("saving encoder settings: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append([]byte("# Encoder settings chosen over ONVIF; they override the configuration file.\n"), b...))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	b = append([]byte("# Encoder settings chosen over ONVIF; they override the configuration file.\n"), b...)
+	if err := writeFileAtomic(mediaStatePath(stateDir), b, 0o600); err != nil {
 		return fmt.Errorf("saving encoder settings: %w", err)
 	}
 	return nil

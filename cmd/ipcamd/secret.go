@@ -42,7 +42,7 @@ func secretKey(stateDir string, create bool) ([]byte, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	if err := os.WriteFile(path, key, 0o600); err != nil {
+	if err := writeFileAtomic(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	return key, nil
