@@ -74,6 +74,11 @@ type UserConfig struct {
 
 // AuthConfig tunes authentication.
 type AuthConfig struct {
+	// GenerateAdmin makes the user "admin" with a random password at
+	// first start when the config has no users, prints the password on
+	// standard output and keeps it in state_dir (the firmware's setting:
+	// nothing ships with a default password).
+	GenerateAdmin bool `yaml:"generate_admin"`
 	// AllowBasicWithoutTLS offers Basic authentication on plain
 	// connections too, where it sends the password in the clear.
 	AllowBasicWithoutTLS bool `yaml:"allow_basic_without_tls"`

@@ -248,6 +248,10 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 
 // serve runs the whole pipeline until ctx ends.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	cfg, err := firstBoot(cfg, log, stdout)
+	if err != nil {
+		return err
+	}
 	src, err := openSource(cfg, log)
 	if err != nil {
 		return err
