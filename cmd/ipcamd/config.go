@@ -46,6 +46,8 @@ type Config struct {
 	// Board describes the camera board's GPIO: IR-cut filter, lights,
 	// LEDs, reset button and light sensor.
 	Board BoardConfig `yaml:"board"`
+	// Watchdog makes the board reset when the pipeline stalls.
+	Watchdog WatchdogConfig `yaml:"watchdog"`
 
 	// path is the file the config was loaded from, if any: a factory
 	// reset puts BoardConfig.FactoryConfig there.
@@ -190,6 +192,7 @@ func DefaultConfig() Config {
 		StateDir: defaultStateDir(),
 		HTTP:     HTTPConfig{Listen: ":8080"},
 		Board:    BoardConfig{Profile: "none"},
+		Watchdog: WatchdogConfig{Timeout: 15 * time.Second},
 		Encoder: EncoderConfig{Kind: "auto", Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
 			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
@@ -269,6 +272,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StateDir == "" {
 		return errors.New("state_dir: must not be empty")
+	}
+	if c.Watchdog.Device != "" && (c.Watchdog.Timeout < 2*time.Second || c.Watchdog.Timeout > 5*time.Minute) {
+		return fmt.Errorf("watchdog.timeout: %v is not between 2s and 5m", c.Watchdog.Timeout)
 	}
 	if c.Board.Profile == "" {
 		return errors.New("board.profile: must not be empty (none touches no GPIO)")

@@ -365,15 +365,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 8) // room for every goroutine below, so none blocks after the first error
+	health := &healthWriter{w: rb}
 	wg.Go(func() {
 		defer rb.Close()
 		if subRing != nil {
 			defer subRing.Close()
 		}
-		if err := src.Run(ctx, rb); err != nil {
+		if err := src.Run(ctx, health); err != nil {
 			errc <- fmt.Errorf("source: %w", err)
 		}
 	})
+	if cfg.Watchdog.Device != "" {
+		wg.Go(func() {
+			if err := runWatchdog(ctx, cfg.Watchdog, health, log); err != nil {
+				errc <- err
+			}
+		})
+	}
 	for _, st := range streams {
 		wg.Go(func() {
 			if err := st.Run(ctx); err != nil {
