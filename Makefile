@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 FUZZTIME  ?= 10s
 export CGO_ENABLED = 0
 
-.PHONY: all build run test test-deps unit e2e lab image-qemu fuzz vet bench cross clean
+.PHONY: all build run test test-deps unit e2e lab image-qemu fuzz vet bench cross clean lint-buildroot vendor
 
 all: build
 
@@ -41,7 +41,7 @@ cross:
 	size=$$(stat -c %s $(BIN)/ipcamd-linux-arm64); \
 	if [ $$size -ge 8388608 ]; then echo "the arm64 binary is $$size bytes: over the 8 MiB goal"; exit 1; fi
 
-test: test-deps vet cross unit fuzz e2e lab
+test: test-deps vet cross lint-buildroot unit fuzz e2e lab
 
 test-deps:
 	@bash e2e/install-peers.sh
@@ -87,6 +87,19 @@ lab:
 image-qemu:
 	bash lab/fetch.sh
 	cd lab && $(GO) run ./cmd/image-qemu -root .. -out out/image-qemu
+
+# The BR2_EXTERNAL firmware tree (buildroot/): the linter's own self-test,
+# then Buildroot's check-package rules on the tree (shellcheck comes from
+# test-deps).
+lint-buildroot:
+	python3 scripts/lint-buildroot --self-test
+	python3 scripts/lint-buildroot buildroot
+
+# vendor/ for the Buildroot build, which compiles Go with -mod=vendor and
+# GOPROXY=off and does not vendor a local source tree itself
+# (docs/FLASHING.md). Not tracked in git.
+vendor:
+	$(GO) mod vendor
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -47,6 +47,9 @@ need_pkg python3-zeep
 need_cmd xmllint libxml2-utils
 need_cmd onvif-util onvif-tools
 
+# make lint-buildroot: shellcheck on the Buildroot tree's init script.
+need_cmd shellcheck shellcheck
+
 # npm onvif@0.8.3, the library behind many NVRs, in e2e/.npm (not in git).
 npm_dir="$(cd "$(dirname "$0")" && pwd)/.npm"
 install_npm() {
@@ -82,7 +85,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 
 # Verify what the tests need.
-for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0; do
+for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck; do
 	command -v "$c" >/dev/null || { echo "install-peers.sh: $c still missing" >&2; exit 1; }
 done
 for e in rtspsrc rtph264depay h264parse avdec_h264; do
