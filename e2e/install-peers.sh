@@ -49,6 +49,7 @@ need_cmd onvif-util onvif-tools
 
 # make lint-buildroot: shellcheck on the Buildroot tree's init script.
 need_cmd shellcheck shellcheck
+need_cmd curl curl
 
 # npm onvif@0.8.3, the library behind many NVRs, in e2e/.npm (not in git).
 npm_dir="$(cd "$(dirname "$0")" && pwd)/.npm"
@@ -85,7 +86,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 
 # Verify what the tests need.
-for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck; do
+for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck curl; do
 	command -v "$c" >/dev/null || { echo "install-peers.sh: $c still missing" >&2; exit 1; }
 done
 for e in rtspsrc rtph264depay h264parse avdec_h264; do

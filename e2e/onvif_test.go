@@ -263,6 +263,16 @@ func TestONVIFAuth(t *testing.T) {
 		t.Errorf("GetProfiles without credentials: %d %q\n%s", resp.StatusCode, resp.Header.Values("WWW-Authenticate"), body)
 	}
 
+	// curl --digest first POSTs an empty body for the challenge.
+	requireTools(t, "curl")
+	cr := runTool(t, 20*time.Second, t.TempDir(), "curl", "-sS", "--digest", "-u", "viewer1:s3cret pass",
+		"-H", "Content-Type: application/soap+xml", "--data",
+		`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>`,
+		dev)
+	if cr.ExitCode != 0 || !strings.Contains(cr.Stdout, "<tds:Manufacturer>ipcamd</tds:Manufacturer>") {
+		t.Errorf("curl --digest GetDeviceInformation:\n%s", cr)
+	}
+
 	requireZeep(t)
 	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
 		mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "viewer1", "s3cret pass", "digest")

@@ -15,6 +15,7 @@ set -euo pipefail
 KVER=6.1.0-56-arm64   # kernel ABI (uname -r in the guest)
 KPKG=6.1.192-2        # Debian package version of that ABI (bookworm-security)
 KSRC=6.1              # linux-source-6.1 / linux-kbuild-6.1
+BBPKG=1:1.35.0-4+deb12u1+b1  # busybox-static (arm64) for the image-qemu firmware image
 MIRROR=${IPCAMD_LAB_MIRROR:-http://deb.debian.org}
 CACHE=${IPCAMD_LAB_CACHE:-$HOME/.cache/ipcamd-lab}
 # Bump when the steps below change in a way that invalidates the cache.
@@ -117,6 +118,24 @@ EOF
 	# The extracted source tree is only needed for the build.
 	rm -rf "$CACHE/src"
 	stamp modules
+fi
+
+# --- 5. busybox-static (arm64) for the image-qemu firmware image ---------------
+# Its own stamp (keyed on BBPKG), so bumping it does not refetch the kernel.
+BB=$CACHE/busybox
+if [[ ! -f $CACHE/.stamp-busybox || $(cat "$CACHE/.stamp-busybox") != "$BBPKG" ]]; then
+	log "downloading busybox-static:arm64 $BBPKG"
+	O=(-o "Dir::Etc::sourcelist=$A/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+		-o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache" -o "Dir::State::status=$A/status"
+		-o APT::Architecture=amd64 -o APT::Architectures::=amd64 -o APT::Architectures::=arm64)
+	rm -rf "$BB" && mkdir -p "$BB/deb"
+	(cd "$BB/deb" && apt-get "${O[@]}" download -q "busybox-static:arm64=$BBPKG") >"$CACHE/apt-busybox.log" 2>&1 || {
+		apt-get "${O[@]}" update -q >>"$CACHE/apt-busybox.log" 2>&1 &&
+			(cd "$BB/deb" && apt-get "${O[@]}" download -q "busybox-static:arm64=$BBPKG") >>"$CACHE/apt-busybox.log" 2>&1
+	} || { tail -20 "$CACHE/apt-busybox.log" >&2; die "downloading busybox-static:arm64=$BBPKG failed; has the mirror dropped that version?"; }
+	dpkg-deb -x "$BB"/deb/busybox-static_*_arm64.deb "$BB/root"
+	[[ -x $BB/root/bin/busybox ]] || die "no bin/busybox in busybox-static"
+	echo "$BBPKG" >"$CACHE/.stamp-busybox"
 fi
 
 echo "$KROOT/boot/vmlinuz-$KVER" >"$CACHE/kernel.path"

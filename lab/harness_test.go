@@ -188,6 +188,8 @@ type BoardConfig struct {
 	Cmds []string
 	// Files maps guest paths (e.g. "/bin/ipcamd") to host files.
 	Files map[string]string
+	// QEMUArgs are added to QEMU's command line (e.g. a watchdog device).
+	QEMUArgs []string
 }
 
 // Board is a running QEMU instance.
@@ -247,7 +249,7 @@ func Boot(t *testing.T, cfg BoardConfig) *Board {
 		t.Fatalf("packing the initramfs: %v", err)
 	}
 	for attempt := 1; ; attempt++ {
-		b := startBoard(t, kernel, initrd)
+		b := startBoard(t, append(baseQEMUArgs(kernel, initrd), cfg.QEMUArgs...))
 		line, err := b.waitLine("READY", 90*time.Second)
 		if err != nil {
 			// Another process may have taken a port between freePorts and
@@ -265,8 +267,20 @@ func Boot(t *testing.T, cfg BoardConfig) *Board {
 	}
 }
 
-// startBoard starts QEMU on free ports; it is killed when the test ends.
-func startBoard(t *testing.T, kernel, initrd string) *Board {
+// baseQEMUArgs boots kernel with initrd on the lab's virt board, without
+// networking (startBoard adds it).
+func baseQEMUArgs(kernel, initrd string) []string {
+	return []string{
+		"-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-m", "1024",
+		"-nographic", "-no-reboot",
+		"-kernel", kernel, "-initrd", initrd,
+		"-append", "console=ttyAMA0 panic=-1 quiet",
+	}
+}
+
+// startBoard starts QEMU with args and user networking on free ports; it
+// is killed when the test ends.
+func startBoard(t *testing.T, args []string) *Board {
 	t.Helper()
 	b := &Board{t: t, console: &console{}, exited: make(chan struct{})}
 	ports := freePorts(t, 3)
@@ -280,13 +294,9 @@ func startBoard(t *testing.T, kernel, initrd string) *Board {
 	}
 	fwd := fmt.Sprintf("hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d",
 		b.RTSPPort, guestRTSP, b.HTTPPort, guestHTTP, b.InitPort, guestInitHTTP)
-	b.cmd = exec.Command("qemu-system-aarch64",
-		"-M", "virt", "-cpu", "cortex-a57", "-smp", "2", "-m", "1024",
-		"-nographic", "-no-reboot",
-		"-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyAMA0 panic=-1 quiet",
+	b.cmd = exec.Command("qemu-system-aarch64", append(append([]string{}, args...),
 		"-netdev", "user,id=n0,"+fwd,
-		"-device", "virtio-net-pci,netdev=n0")
+		"-device", "virtio-net-pci,netdev=n0")...)
 	b.cmd.Stdout = b.console
 	b.cmd.Stderr = b.console
 	b.Start = time.Now()

@@ -504,3 +504,29 @@ func TestNew(t *testing.T) {
 	}
 	_ = bytes.MinRead
 }
+
+// TestEmptyBodyGetsChallenge: curl --digest first POSTs an empty body and
+// expects 401 with a challenge, then sends the request with credentials.
+func TestEmptyBodyGetsChallenge(t *testing.T) {
+	s := newServer(t, authOptions())
+	r := httptest.NewRequest("POST", "http://192.0.2.10:8080"+DevicePath, strings.NewReader(""))
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != 401 || !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Digest ") || !strings.Contains(w.Body.String(), "ter:NotAuthorized") {
+		t.Errorf("empty body: %d %q\n%s", w.Code, w.Header().Get("WWW-Authenticate"), w.Body)
+	}
+	// With valid credentials an empty body is still malformed.
+	r = httptest.NewRequest("POST", "http://192.0.2.10:8080"+DevicePath, strings.NewReader(""))
+	r.Header.Set("Authorization", "Digest ok")
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != 400 {
+		t.Errorf("empty body with credentials: %d", w.Code)
+	}
+	// An open device answers an empty body as malformed.
+	w = httptest.NewRecorder()
+	newServer(t, testOptions()).ServeHTTP(w, httptest.NewRequest("POST", "http://192.0.2.10:8080"+DevicePath, strings.NewReader("")))
+	if w.Code != 400 {
+		t.Errorf("open device, empty body: %d", w.Code)
+	}
+}

@@ -1,6 +1,7 @@
 package onvif
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -241,6 +242,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeFault(w, 12, fault(http.StatusRequestEntityTooLarge, "Sender", "request too large or unreadable"))
 		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 && s.opts.Authenticate != nil {
+		// curl --digest (and other HTTP libraries) first POST an empty
+		// body to get the challenge: answer that, not "malformed".
+		if _, ok, challenge := s.opts.Authenticate(r); !ok {
+			f := fault(http.StatusUnauthorized, "Sender", "sender not authorized", "NotAuthorized")
+			for _, ch := range challenge {
+				w.Header().Add("WWW-Authenticate", ch)
+			}
+			s.writeFault(w, 12, f)
+			return
+		}
 	}
 	env, err := parseEnvelope(body)
 	if err != nil {

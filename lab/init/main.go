@@ -34,6 +34,13 @@
 //	                    /gpio/trace/start?chip=LABEL)
 //	poweroff            sync and power off
 //
+// "init agent" runs only the HTTP server (for the image-qemu test image,
+// whose init is BusyBox's). Its "/exec?cmd=SHELL-COMMAND&timeout=20s" runs
+// /bin/sh -c SHELL-COMMAND and answers its combined output, with the exit
+// status in the X-Exit-Code header (-1: it could not run or timed out);
+// "/exec?argv=PATH&argv=ARG..." runs PATH without a shell (the lab's own
+// initramfs has none unless a test adds BusyBox).
+//
 // Every command runs in /tmp with IPCAMD_LAB=1, PATH=/bin, HOME=/tmp and
 // TMPDIR=/tmp.
 //
@@ -44,6 +51,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -98,6 +106,14 @@ func logf(format string, args ...any) {
 }
 
 func main() {
+	// "init agent": not PID 1 but a service of the image-qemu firmware
+	// image's test variant (started from its inittab): only the HTTP
+	// server, with /exec, so that the host can run commands in the guest.
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		serveHTTP()
+		fmt.Printf("LAB-AGENT READY uptime=%s\n", uptime())
+		select {}
+	}
 	mounts()
 	loadModules("/etc/lab.modules")
 	setupGPIOSim()
@@ -485,6 +501,7 @@ func serveHTTP() {
 			poweroff()
 		}()
 	})
+	mux.HandleFunc("/exec", execHandler)
 	deviceHandlers(mux)
 	gpioHandlers(mux)
 	// Listen before READY so the host can connect as soon as it sees it.
@@ -597,4 +614,47 @@ func runCommands(file string) {
 			logf("commands: bad line %q", sc.Text())
 		}
 	}
+}
+
+// execHandler runs /bin/sh -c cmd (the image-qemu agent's remote shell) and
+// answers its output, with the exit status in X-Exit-Code.
+func execHandler(w http.ResponseWriter, r *http.Request) {
+	cmdline := r.URL.Query().Get("cmd")
+	argv := []string{"/bin/sh", "-c", cmdline}
+	if a := r.URL.Query()["argv"]; len(a) > 0 {
+		argv, cmdline = a, strings.Join(a, " ")
+	} else if cmdline == "" {
+		http.Error(w, "exec: no cmd or argv", http.StatusBadRequest)
+		return
+	}
+	timeout := 20 * time.Second
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			http.Error(w, "exec: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/", "TERM=dumb"}
+	// Daemons started by the command must not keep our pipe open.
+	cmd.WaitDelay = 2 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	code := -1
+	err := cmd.Run()
+	if cmd.ProcessState != nil && ctx.Err() == nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	if err != nil && code == -1 {
+		fmt.Fprintf(&out, "exec: %v\n", err)
+	}
+	logf("exec %q: exit %d", cmdline, code)
+	w.Header().Set("X-Exit-Code", fmt.Sprint(code))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(out.Bytes())
 }
