@@ -50,6 +50,10 @@ need_cmd onvif-util onvif-tools
 # make lint-buildroot: shellcheck on the Buildroot tree's init script.
 need_cmd shellcheck shellcheck
 need_cmd curl curl
+# libcurl's RTSP client (the curl tool only sends OPTIONS *), for TestCurlRTSP.
+need_pkg python3-pycurl
+# mpv (libavformat RTSP client, Debian 0.35.1), for TestMPV.
+need_cmd mpv mpv
 
 # npm onvif@0.8.3, the library behind many NVRs, in e2e/.npm (not in git).
 npm_dir="$(cd "$(dirname "$0")" && pwd)/.npm"
@@ -86,7 +90,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 
 # Verify what the tests need.
-for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck curl; do
+for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck curl mpv; do
 	command -v "$c" >/dev/null || { echo "install-peers.sh: $c still missing" >&2; exit 1; }
 done
 for e in rtspsrc rtph264depay h264parse avdec_h264; do
@@ -94,5 +98,7 @@ for e in rtspsrc rtph264depay h264parse avdec_h264; do
 done
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer" ||
 	{ echo "install-peers.sh: /usr/bin/python3 cannot load GstRtspServer" >&2; exit 1; }
+/usr/bin/python3 -c "import pycurl" ||
+	{ echo "install-peers.sh: /usr/bin/python3 cannot load pycurl" >&2; exit 1; }
 install_npm
 echo "install-peers.sh: done"

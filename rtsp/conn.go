@@ -91,7 +91,11 @@ func (c *conn) serve(ctx context.Context) {
 			var pe *message.ProtocolError
 			if errors.As(err, &pe) {
 				log.Info("rtsp: malformed request", "err", err)
-				res := &message.Response{StatusCode: 400, Header: message.Header{}}
+				code := 400
+				if pe.Version {
+					code = 505 // e.g. RTSP/1.1: well formed, but not a version we speak
+				}
+				res := &message.Response{StatusCode: code, Header: message.Header{}}
 				if pe.CSeq != "" {
 					res.Header.Set("CSeq", pe.CSeq)
 				}

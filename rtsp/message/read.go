@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 )
 
@@ -42,6 +43,9 @@ type ProtocolError struct {
 	// Complete reports that the whole malformed message was read, so
 	// that the next message on the connection can still be read.
 	Complete bool
+	// Version reports a well-formed protocol version that is not RTSP
+	// 1.0 or 2.0, such as RTSP/1.1: the answer is 505, not 400.
+	Version bool
 }
 
 // Error implements the error interface.
@@ -148,10 +152,14 @@ func parseRequestLine(line []byte) (*Request, *ProtocolError) {
 	}
 	p, ok := parseProto(proto)
 	if !ok {
-		return nil, &ProtocolError{Msg: fmt.Sprintf("unsupported protocol version %q", clip(proto))}
+		return nil, &ProtocolError{Msg: fmt.Sprintf("unsupported protocol version %q", clip(proto)),
+			Version: versionRE.Match(proto)}
 	}
 	return &Request{Method: string(method), URL: string(uri), Proto: p}, nil
 }
+
+// versionRE matches a well-formed RTSP version (RFC 7826 §20.2.1).
+var versionRE = regexp.MustCompile(`^RTSP/[0-9]\.[0-9]$`)
 
 // ReadResponse reads and parses one RTSP response from br. It applies the
 // same rules and limits as ReadRequest. The status line must consist of the
