@@ -50,6 +50,8 @@ need_cmd onvif-util onvif-tools
 # make lint-buildroot: shellcheck on the Buildroot tree's init script.
 need_cmd shellcheck shellcheck
 need_cmd curl curl
+# Rate adaptation e2e: packet loss without netem (nft ... numgen random drop).
+need_cmd nft nftables
 # libcurl's RTSP client (the curl tool only sends OPTIONS *), for TestCurlRTSP.
 need_pkg python3-pycurl
 # mpv (libavformat RTSP client, Debian 0.35.1), for TestMPV.

@@ -302,6 +302,9 @@ func (ss *session) handleRTCP(b []byte) {
 			ss.fractionLost.Store(uint32(r.FractionLost))
 			ss.totalLost.Store(r.TotalLost)
 			ss.jitter.Store(r.Jitter)
+			if ss.transport == transportUDP {
+				ss.stream.receiverReport(ss.id, r.FractionLost, r.Jitter)
+			}
 		}
 	}
 }

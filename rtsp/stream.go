@@ -29,6 +29,7 @@ type Stream struct {
 
 	maxGOPBytes int
 	requestIDR  func()
+	rate        *streamRate // nil without rate adaptation
 
 	mu      sync.Mutex
 	sps     []byte
@@ -61,6 +62,14 @@ type StreamOptions struct {
 	// for that fresh IDR instead of getting the old GOP replayed, so it
 	// starts at the live edge.
 	RequestIDR func()
+	// SetBitrate, if set with a positive MaxBitrate, turns on rate
+	// adaptation: the RTCP receiver reports of the stream's unicast UDP
+	// clients steer the encoder's bitrate between MinBitrate and
+	// MaxBitrate (see [RateController]). The stream starts at MaxBitrate
+	// and calls SetBitrate only on a change, from any goroutine but one
+	// call at a time.
+	SetBitrate             func(bps int)
+	MinBitrate, MaxBitrate int
 	// Logger receives the stream's log; default slog.Default().
 	Logger *slog.Logger
 }
@@ -82,6 +91,10 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if opts.SetBitrate != nil && opts.MaxBitrate > 0 {
+		s.rate = &streamRate{set: opts.SetBitrate,
+			rc: NewRateController(RateConfig{Min: opts.MinBitrate, Max: opts.MaxBitrate})}
 	}
 	if s.maxGOPBytes <= 0 {
 		s.maxGOPBytes = 4 << 20
@@ -109,6 +122,12 @@ func (s *Stream) Run(ctx context.Context) error {
 	rd := s.src.NewReader()
 	defer rd.Close()
 	defer s.dropGOP()
+	if s.rate != nil {
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.runRate(rctx) }()
+		defer func() { cancel(); <-done }()
+	}
 	var nalus [][]byte
 	for {
 		au, err := rd.Read(ctx)

@@ -70,13 +70,14 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 		return nil, err
 	}
 	log.Info("pipeline: camera frames through the "+what, "camera", spec.Path, "mode", m.String())
-	src := &source{videoSource: p, requestIDR: p.RequestIDR, latest: &p.latest,
+	src := &source{videoSource: p, requestIDR: p.RequestIDR, setBitrate: p.setBitrate, latest: &p.latest,
 		settings: p.settings, reconfigure: p.reconfigure, setMotion: p.setMotion,
 		setLuma: p.setLuma, setGrayscale: p.setGrayscale,
 		resolutions: ck.resolutions(), maxFPS: ck.maxFPS()}
 	if sub.Width > 0 {
 		src.setSubOutput = func(w auWriter) { p.subOut = w }
 		src.subRequestIDR = p.subRequestIDR
+		src.subSetBitrate = p.subSetBitrate
 	}
 	return src, nil
 }

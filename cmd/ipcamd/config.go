@@ -48,10 +48,20 @@ type Config struct {
 	Board BoardConfig `yaml:"board"`
 	// Watchdog makes the board reset when the pipeline stalls.
 	Watchdog WatchdogConfig `yaml:"watchdog"`
+	// Push lists RTSP relays the main stream is published to with
+	// ANNOUNCE and RECORD (package rtsp/push).
+	Push []PushConfig `yaml:"push"`
 
 	// path is the file the config was loaded from, if any: a factory
 	// reset puts BoardConfig.FactoryConfig there.
 	path string
+}
+
+// PushConfig is one relay to publish the main stream to.
+type PushConfig struct {
+	// URL is the relay's rtsp:// URL; its userinfo, if any, answers the
+	// relay's Basic or Digest challenge.
+	URL string `yaml:"url"`
 }
 
 // BoardConfig selects the board profile.
@@ -137,6 +147,16 @@ type RTSPConfig struct {
 		// route).
 		Interface string `yaml:"interface"`
 	} `yaml:"multicast"`
+	// RateAdaptation lets the RTCP receiver reports of unicast UDP
+	// clients steer each stream's encoder bitrate, between MinBitrate and
+	// the configured encoder bitrate (encoder.bitrate, encoder.sub_bitrate):
+	// back off fast on loss, probe up slowly (see rtsp.RateController).
+	// Sources that do not encode (file, passthrough) ignore it.
+	RateAdaptation struct {
+		Enabled bool `yaml:"enabled"`
+		// MinBitrate is the floor in bits per second; default 200000.
+		MinBitrate int `yaml:"min_bitrate"`
+	} `yaml:"rate_adaptation"`
 }
 
 // EncoderConfig configures the software H.264 encoder.
@@ -197,6 +217,7 @@ func DefaultConfig() Config {
 			SubWidth: 640, SubHeight: 360, SubBitrate: 500000},
 	}
 	c.RTSP.Multicast.Enabled = true
+	c.RTSP.RateAdaptation.MinBitrate = 200000
 	return c
 }
 
@@ -276,6 +297,11 @@ func (c *Config) Validate() error {
 	if c.Watchdog.Device != "" && (c.Watchdog.Timeout < 2*time.Second || c.Watchdog.Timeout > 5*time.Minute) {
 		return fmt.Errorf("watchdog.timeout: %v is not between 2s and 5m", c.Watchdog.Timeout)
 	}
+	for i, p := range c.Push {
+		if !strings.HasPrefix(p.URL, "rtsp://") {
+			return fmt.Errorf("push[%d].url: %q is not an rtsp:// URL", i, p.URL)
+		}
+	}
 	if c.Board.Profile == "" {
 		return errors.New("board.profile: must not be empty (none touches no GPIO)")
 	}
@@ -337,6 +363,9 @@ func (c *Config) Validate() error {
 	}
 	if n := c.RTSP.Multicast.Interface; len(n) > 15 || strings.ContainsAny(n, " \t/") {
 		return fmt.Errorf("rtsp.multicast.interface: %q is not an interface name", n)
+	}
+	if b := c.RTSP.RateAdaptation.MinBitrate; c.RTSP.RateAdaptation.Enabled && (b < 50000 || b > c.Encoder.Bitrate) {
+		return fmt.Errorf("rtsp.rate_adaptation.min_bitrate: %d must be between 50000 and encoder.bitrate (%d)", b, c.Encoder.Bitrate)
 	}
 	if q := c.Encoder.QP; q < 0 || q > 51 {
 		return fmt.Errorf("encoder.qp: %d must be 0 (rate control) or 1..51", q)

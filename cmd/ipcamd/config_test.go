@@ -100,6 +100,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Encoder.QP = 60 }, "encoder.qp"},
 		{func(c *Config) { c.RTSP.TLSCert = "a.pem" }, "rtsp.tls_cert"},
 		{func(c *Config) { c.RTSP.Multicast.Port = 5001 }, "rtsp.multicast"},
+		{func(c *Config) { c.RTSP.RateAdaptation.Enabled, c.RTSP.RateAdaptation.MinBitrate = true, 10 }, "rtsp.rate_adaptation.min_bitrate"},
+		{func(c *Config) { c.RTSP.RateAdaptation.Enabled, c.RTSP.RateAdaptation.MinBitrate = true, 5000000 }, "rtsp.rate_adaptation.min_bitrate"},
 		{func(c *Config) { c.Users = []UserConfig{{User: auth.User{Name: "x", Hash: "plain"}}} }, "users"},
 		{func(c *Config) { c.HTTP.Listen = "x" }, "http.listen"},
 		{func(c *Config) { c.Buffer = 1 }, "buffer"},

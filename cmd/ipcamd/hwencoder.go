@@ -60,6 +60,17 @@ type hwEncoder struct {
 	idr   atomic.Bool
 	nalus [][]byte
 	warn  bool // ForceKeyFrame unsupported was logged
+	// rateWarn: SetBitrate failing was logged.
+	rateWarn atomic.Bool
+}
+
+// SetBitrate changes the device's bitrate control (V4L2_CID_MPEG_VIDEO_BITRATE)
+// while it streams. A device that cannot is logged once and keeps its
+// bitrate.
+func (h *hwEncoder) SetBitrate(bps int) {
+	if err := h.e.SetBitrate(bps); err != nil && !errors.Is(err, v4l2m2m.ErrClosed) && !h.rateWarn.Swap(true) {
+		h.log.Warn("the hardware encoder cannot change its bitrate while it runs: rate adaptation has no effect", "err", err)
+	}
 }
 
 func (h *hwEncoder) RequestIDR() { h.idr.Store(true) }

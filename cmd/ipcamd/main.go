@@ -38,6 +38,7 @@ import (
 	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp"
 	"github.com/ipcamd/ipcamd/rtsp/auth"
+	"github.com/ipcamd/ipcamd/rtsp/push"
 )
 
 // errRestart ends serve when the service should start again.
@@ -172,6 +173,9 @@ type source struct {
 	// setSubOutput tells the source where its access units go.
 	setSubOutput  func(auWriter)
 	subRequestIDR func()
+	// setBitrate and subSetBitrate change the streams' encoder bitrates
+	// live, for rate adaptation; nil for sources that do not encode.
+	setBitrate, subSetBitrate func(bps int)
 	// settings returns the streams' encoder settings (sub.Width 0: no
 	// sub stream).
 	settings func() (main, sub streamSettings)
@@ -231,13 +235,14 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 				log.Info("encoder settings from the state directory override the configuration", "file", mediaStatePath(cfg.StateDir))
 			}
 		}
-		src := &source{videoSource: t, requestIDR: t.RequestIDR, latest: &t.latest,
+		src := &source{videoSource: t, requestIDR: t.RequestIDR, setBitrate: t.setBitrate, latest: &t.latest,
 			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion,
 			setLuma: t.setLuma, setGrayscale: t.setGrayscale,
 			resolutions: mainResolutions, maxFPS: 30}
 		if _, sub := t.settings(); sub.Width > 0 {
 			src.setSubOutput = func(w auWriter) { t.subOut = w }
 			src.subRequestIDR = t.subRequestIDR
+			src.subSetBitrate = t.subSetBitrate
 		}
 		return src, nil
 	case "v4l2":
@@ -296,10 +301,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 
 	rb := ring.New(cfg.Buffer, 1024)
+	mainRate, subRate := rateOptions(cfg, src)
 	stream := rtsp.NewStream(cfg.RTSP.Path, rb, rtsp.StreamOptions{
 		MaxPayload:  cfg.RTSP.MaxPayload,
 		MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
 		RequestIDR:  src.requestIDR,
+		SetBitrate:  mainRate.SetBitrate,
+		MinBitrate:  mainRate.MinBitrate,
+		MaxBitrate:  mainRate.MaxBitrate,
 		Logger:      log,
 	})
 	streams := []*rtsp.Stream{stream}
@@ -311,6 +320,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			MaxPayload:  cfg.RTSP.MaxPayload,
 			MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
 			RequestIDR:  src.subRequestIDR,
+			SetBitrate:  subRate.SetBitrate,
+			MinBitrate:  subRate.MinBitrate,
+			MaxBitrate:  subRate.MaxBitrate,
 			Logger:      log,
 		}))
 	}
@@ -361,6 +373,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh), ReadHeaderTimeout: 5 * time.Second}
 
+	pushers := make([]*push.Client, 0, len(cfg.Push))
+	for _, pc := range cfg.Push {
+		c, err := push.New(push.Options{URL: pc.URL, Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
+		if err != nil {
+			return err
+		}
+		pushers = append(pushers, c)
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -406,6 +427,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	})
 	wg.Go(func() { followClients(ctx, brd, srv) })
+	for _, c := range pushers {
+		wg.Go(func() { c.Run(ctx) })
+	}
 
 	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source, "board", cfg.Board.Profile)
 	for _, st := range streams {
@@ -579,4 +603,24 @@ func requireUser(v *auth.Verifier, h http.Handler) http.Handler {
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 		}
 	})
+}
+
+// rateOptions returns the rate adaptation settings of the main and sub
+// streams: none unless rtsp.rate_adaptation is enabled and the source
+// encodes. Each stream's maximum is its configured bitrate (media.yaml's,
+// when ONVIF changed it), its minimum rtsp.rate_adaptation.min_bitrate or
+// the maximum, whichever is lower.
+func rateOptions(cfg Config, src *source) (main, sub rtsp.StreamOptions) {
+	ra := cfg.RTSP.RateAdaptation
+	if !ra.Enabled || src.settings == nil || cfg.Encoder.QP > 0 {
+		return main, sub
+	}
+	m, s := src.settings()
+	if src.setBitrate != nil && m.Bitrate > 0 {
+		main = rtsp.StreamOptions{SetBitrate: src.setBitrate, MaxBitrate: m.Bitrate, MinBitrate: min(ra.MinBitrate, m.Bitrate)}
+	}
+	if src.subSetBitrate != nil && s.Bitrate > 0 {
+		sub = rtsp.StreamOptions{SetBitrate: src.subSetBitrate, MaxBitrate: s.Bitrate, MinBitrate: min(ra.MinBitrate, s.Bitrate)}
+	}
+	return main, sub
 }

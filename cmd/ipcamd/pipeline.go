@@ -69,6 +69,12 @@ type frameEncoder interface {
 	Close() error
 }
 
+// bitrateSetter is a frameEncoder whose target bitrate can change while it
+// runs, from any goroutine, from the next frame on.
+type bitrateSetter interface {
+	SetBitrate(bps int)
+}
+
 // newEncoder makes an encoder for a stream's settings; slices is a hint
 // for the software encoder.
 type newEncoder func(s streamSettings, slices int) (frameEncoder, error)
@@ -94,6 +100,9 @@ type encodedSource struct {
 
 	// The encoders in use, for RequestIDR from other goroutines.
 	enc, subEnc atomic.Pointer[frameEncoder]
+	// rate and subRate are the bitrates rate adaptation chose for the
+	// streams (0: none yet); they outlive a change of encoders.
+	rate, subRate atomic.Int64
 
 	// motion watches the main stream's frames; onMotion, if set, hears
 	// when motion starts and stops.
@@ -292,6 +301,7 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 	}
 	defer enc.Close()
 	p.enc.Store(&enc)
+	applyRate(enc, p.rate.Load(), main.Bitrate)
 	var subEnc frameEncoder
 	var subPic picture
 	if sub.Width > 0 {
@@ -300,6 +310,7 @@ func (p *encodedSource) run(ctx context.Context, w auWriter, main, sub streamSet
 		}
 		defer subEnc.Close()
 		p.subEnc.Store(&subEnc)
+		applyRate(subEnc, p.subRate.Load(), sub.Bitrate)
 		sw, sh := sub.Width, sub.Height
 		subPic.Frame = software.Frame{Format: software.I420, Width: sw, Height: sh,
 			Y: make([]byte, sw*sh), U: make([]byte, sw*sh/4), V: make([]byte, sw*sh/4)}
@@ -453,6 +464,34 @@ func scaleI420(d, s *software.Frame) error {
 func (p *encodedSource) RequestIDR() {
 	if e := p.enc.Load(); e != nil {
 		(*e).RequestIDR()
+	}
+}
+
+// setBitrate sets the main stream's encoder bitrate, as rate adaptation
+// chose it, from the next frame on; encoders made later start at it too.
+// It never exceeds the stream's configured bitrate.
+func (p *encodedSource) setBitrate(bps int) {
+	p.rate.Store(int64(bps))
+	if e := p.enc.Load(); e != nil {
+		main, _ := p.settings()
+		applyRate(*e, int64(bps), main.Bitrate)
+	}
+}
+
+// subSetBitrate is setBitrate for the sub stream.
+func (p *encodedSource) subSetBitrate(bps int) {
+	p.subRate.Store(int64(bps))
+	if e := p.subEnc.Load(); e != nil {
+		_, sub := p.settings()
+		applyRate(*e, int64(bps), sub.Bitrate)
+	}
+}
+
+// applyRate sets enc's bitrate to bps, at most limit, if bps is set and
+// enc can change its bitrate.
+func applyRate(enc frameEncoder, bps int64, limit int) {
+	if bs, ok := enc.(bitrateSetter); ok && bps > 0 {
+		bs.SetBitrate(int(min(bps, int64(limit))))
 	}
 }
 

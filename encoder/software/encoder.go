@@ -64,6 +64,7 @@ type Encoder struct {
 	frameNum      uint32
 	idrID         uint32
 	forceIDR      atomic.Bool
+	newBitrate    atomic.Int64 // from SetBitrate, for the next frame; 0: none
 	rc            rateControl
 	wg            sync.WaitGroup // slices in flight
 
@@ -149,6 +150,15 @@ func New(opts Options) (*Encoder, error) {
 // any goroutine.
 func (e *Encoder) RequestIDR() { e.forceIDR.Store(true) }
 
+// SetBitrate changes the rate control's target, in bits per second, from
+// the next frame on; it has no effect with a fixed QP. It is safe to call
+// from any goroutine.
+func (e *Encoder) SetBitrate(bps int) {
+	if bps > 0 {
+		e.newBitrate.Store(int64(bps))
+	}
+}
+
 // ParameterSets returns the SPS and PPS NAL units.
 func (e *Encoder) ParameterSets() (sps, pps []byte) { return e.sps, e.pps }
 
@@ -161,6 +171,9 @@ func (e *Encoder) Encode(f *Frame) (nalus [][]byte, idr bool, err error) {
 	}
 	if err := e.load(f); err != nil {
 		return nil, false, err
+	}
+	if b := e.newBitrate.Swap(0); b > 0 {
+		e.rc.setBitrate(float64(b), e.fps)
 	}
 	idr = e.forceIDR.Swap(false) || e.frame >= e.opts.IDRInterval
 	if idr {

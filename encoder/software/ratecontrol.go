@@ -19,6 +19,16 @@ func newRateControl(o Options) rateControl {
 	return rc
 }
 
+// setBitrate retargets the bucket. Its level scales with it, so that a
+// bucket that was full stays full and the QP moves at once.
+func (rc *rateControl) setBitrate(bps, fps float64) {
+	if rc.window > 0 {
+		rc.fullness *= bps / rc.window
+	}
+	rc.perFrame = bps / fps
+	rc.window = bps
+}
+
 func (rc *rateControl) qp(idr bool) int {
 	if rc.fixed > 0 {
 		return rc.fixed
