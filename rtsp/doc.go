@@ -60,4 +60,16 @@
 // its connection. Sender reports go out every five seconds with the NTP
 // time and RTP timestamp of the last frame sent, both from the capture
 // clock, and an RTCP BYE ends every session.
+//
+// # Rate adaptation
+//
+// With StreamOptions.SetBitrate set, the receiver reports of unicast UDP
+// clients steer the stream's encoder bitrate between MinBitrate and
+// MaxBitrate (ratecontrol.go): the worst client heard in the last 15 s
+// decides; 3% loss or more backs off at once, by up to half, at most once
+// a second; 1–3% loss or rising jitter holds; 10 s without loss probes up
+// by 5% of the maximum per second.
+//
+// Publishing a stream to relay servers (ANNOUNCE and RECORD) is package
+// rtsp/push.
 package rtsp
