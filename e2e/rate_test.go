@@ -19,7 +19,7 @@ import (
 // Rate adaptation runs across two network namespaces joined by veth, like
 // multicast: ipcamd in B, a gortsplib client playing over UDP in A (it
 // sends an RTCP receiver report every 5 s). An nftables rule in B's output
-// drops 5% of ipcamd's RTP packets at random (netem is not available on
+// drops 10% of ipcamd's RTP packets at random (netem is not available on
 // these machines); the encoder's bitrate must drop within seconds, and
 // climb back to the configured bitrate once the rule is gone, without
 // oscillating.
@@ -124,7 +124,7 @@ encoder:
 	return s
 }
 
-// TestRateAdaptation: 5% loss on the way to a UDP client lowers the main
+// TestRateAdaptation: 10% loss on the way to a UDP client lowers the main
 // stream's bitrate within seconds; without the loss it climbs back to the
 // configured bitrate within 30 s; the rate changes direction once.
 func TestRateAdaptation(t *testing.T) {
@@ -188,16 +188,18 @@ func TestRateAdaptation(t *testing.T) {
 		t.Fatalf("the bitrate changed without loss: %+v", chs)
 	}
 
-	// 1. 5% loss: the first back-off within seconds. The client reports
-	// every 5 s, on about 120 packets: the first report after the rule
-	// may cover only part of the loss, and one report in a few reads
-	// under 3% by chance, so allow three report periods (typical: 6 s).
-	// Then keep the loss for another report.
+	// 1. 10% loss: the first back-off within seconds. The client reports
+	// every 5 s, on about 120 packets, so a report's loss is noisy (±3%):
+	// with 5% loss one report in a few read under the 3% threshold, and
+	// the test was flaky; the controller's 5% behaviour is checked on
+	// traces in rtsp/ratecontrol_test.go. The first report after the rule
+	// may cover only part of the loss, so allow three report periods
+	// (typical: 6 s). Then keep the loss for another report.
 	nft("add", "table", "inet", rateNftTable)
 	t.Cleanup(func() { exec.Command("ip", "netns", "exec", nsB, "nft", "delete", "table", "inet", rateNftTable).Run() })
 	nft("add", "chain", "inet", rateNftTable, "c", "{ type filter hook output priority 0; }")
 	nft("add", "rule", "inet", rateNftTable, "c", "udp", "sport", strconv.Itoa(rateRTPPort),
-		"numgen", "random", "mod", "100", "<", "5", "drop")
+		"numgen", "random", "mod", "100", "<", "10", "drop")
 	lossOn := time.Now()
 	waitLog(t, srv, 17*time.Second, func(log string) bool { return len(rateChanges(log)) > 0 })
 	backoff := rateChanges(srv.log())[0]
