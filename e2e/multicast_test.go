@@ -71,14 +71,23 @@ func netnsPair(t *testing.T) (nsA, nsB, vethB string) {
 // multicast enabled out of iface, and waits until it serves.
 func startIpcamdInNetns(t *testing.T, ns, iface string) *server {
 	t.Helper()
+	return runIpcamdInNetns(t, ns, "file:"+clipPath, func(stateDir string) string {
+		return fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: %s:8322\n  multicast:\n    enabled: true\n    interface: %s\n",
+			stateDir, mcastServerAddr, iface)
+	})
+}
+
+// runIpcamdInNetns runs ipcamd with source in namespace ns on
+// 198.51.100.2, with the config config returns for a fresh state
+// directory, and waits until it serves.
+func runIpcamdInNetns(t *testing.T, ns, source string, config func(stateDir string) string) *server {
+	t.Helper()
 	if buildErr != nil {
 		t.Fatalf("building ./cmd/ipcamd failed: %v\n%s", buildErr, tail(buildOut, 40))
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "ipcamd.yaml")
-	body := fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: %s:8322\n  multicast:\n    enabled: true\n    interface: %s\n",
-		filepath.Join(dir, "state"), mcastServerAddr, iface)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(config(filepath.Join(dir, "state"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "server.log")
@@ -88,7 +97,7 @@ func startIpcamdInNetns(t *testing.T, ns, iface string) *server {
 	}
 	// ip netns exec execs ipcamd in place, so signals reach it.
 	cmd := exec.Command("ip", "netns", "exec", ns, ipcamdBin,
-		"-source", "file:"+clipPath,
+		"-source", source,
 		"-rtsp", mcastServerAddr+":8554", "-http", mcastServerAddr+":8080",
 		"-log-level", "debug", "-config", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -58,12 +56,8 @@ func rateChanges(log string) []rateChange {
 // adaptation on (floor 60 kbit/s), and RTP sent from rateRTPPort.
 func startIpcamdRate(t *testing.T, ns string) *server {
 	t.Helper()
-	if buildErr != nil {
-		t.Fatalf("building ./cmd/ipcamd failed: %v\n%s", buildErr, tail(buildOut, 40))
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "ipcamd.yaml")
-	body := fmt.Sprintf(`state_dir: %s
+	return runIpcamdInNetns(t, ns, "testsrc:640x360@25", func(stateDir string) string {
+		return fmt.Sprintf(`state_dir: %s
 rtsp:
   tls_listen: ""
   rtp_port: %d
@@ -77,51 +71,8 @@ encoder:
   bitrate: %d
   sub_width: 0
   sub_height: 0
-`, filepath.Join(dir, "state"), rateRTPPort, rateMinBitrate, rateMaxBitrate)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "server.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", ns, ipcamdBin,
-		"-source", "testsrc:640x360@25",
-		"-rtsp", mcastServerAddr+":8554", "-http", mcastServerAddr+":8080",
-		"-log-level", "debug", "-config", cfg)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatal(err)
-	}
-	s := &server{
-		Kind:    kindIpcamd,
-		Addr:    mcastServerAddr + ":8554",
-		URL:     "rtsp://" + mcastServerAddr + ":8554/main",
-		HTTP:    "http://" + mcastServerAddr + ":8080",
-		cmd:     cmd,
-		logPath: logPath,
-		done:    make(chan struct{}),
-	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		logf.Close()
-		close(s.done)
-	}()
-	t.Cleanup(func() { s.cleanup(t) })
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(s.log(), "RTSP stream: "); {
-		if s.exited() {
-			t.Fatalf("ipcamd exited before serving: %v\n%s", s.waitErr, tail(s.log(), 40))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ipcamd not serving after 15s\n%s", tail(s.log(), 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return s
+`, stateDir, rateRTPPort, rateMinBitrate, rateMaxBitrate)
+	})
 }
 
 // TestRateAdaptation: 10% loss on the way to a UDP client lowers the main
