@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var digestParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
@@ -63,7 +64,17 @@ func TestSnapshotDigest(t *testing.T) {
 	if bad.StatusCode != http.StatusUnauthorized {
 		t.Errorf("snapshot with a wrong password: %s, want 401", bad.Status)
 	}
+	// Right after start there may be no frame yet: 503 with Retry-After,
+	// which a client retries.
 	good := get("s3cret")
+	for deadline := time.Now().Add(10 * time.Second); good.StatusCode == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+		if good.Header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+		good.Body.Close()
+		time.Sleep(200 * time.Millisecond)
+		good = get("s3cret")
+	}
 	defer good.Body.Close()
 	if good.StatusCode != http.StatusOK {
 		t.Fatalf("snapshot with Digest credentials: %s", good.Status)
