@@ -1,11 +1,10 @@
 package rtsp
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/netip"
 
+	"github.com/ipcamd/ipcamd/rtsp/rtph264"
 	"github.com/pion/sdp/v3"
 )
 
@@ -24,9 +23,10 @@ func (s *Stream) sdp(local netip.Addr) ([]byte, error) {
 			addrType = "IP6"
 		}
 	}
-	fmtp := fmt.Sprintf("96 packetization-mode=1;profile-level-id=%02X%02X%02X;sprop-parameter-sets=%s,%s",
-		sps[1], sps[2], sps[3],
-		base64.StdEncoding.EncodeToString(sps), base64.StdEncoding.EncodeToString(pps))
+	md, err := rtph264.MediaDescription(sps, pps, trackControl)
+	if err != nil {
+		return nil, err
+	}
 	d := sdp.SessionDescription{
 		Version: 0,
 		Origin: sdp.Origin{
@@ -50,19 +50,7 @@ func (s *Stream) sdp(local netip.Addr) ([]byte, error) {
 			{Key: "control", Value: "*"},
 			{Key: "range", Value: "npt=now-"},
 		},
-		MediaDescriptions: []*sdp.MediaDescription{{
-			MediaName: sdp.MediaName{
-				Media:   "video",
-				Port:    sdp.RangedPort{Value: 0},
-				Protos:  []string{"RTP", "AVP"},
-				Formats: []string{"96"},
-			},
-			Attributes: []sdp.Attribute{
-				{Key: "rtpmap", Value: "96 H264/90000"},
-				{Key: "fmtp", Value: fmtp},
-				{Key: "control", Value: trackControl},
-			},
-		}},
+		MediaDescriptions: []*sdp.MediaDescription{md},
 	}
 	return d.Marshal()
 }

@@ -1,11 +1,10 @@
 package push
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/netip"
 
+	"github.com/ipcamd/ipcamd/rtsp/rtph264"
 	"github.com/pion/sdp/v3"
 )
 
@@ -21,9 +20,10 @@ func buildSDP(sps, pps []byte, host string) ([]byte, error) {
 	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
 		addrType, addr = "IP6", "::1"
 	}
-	fmtp := fmt.Sprintf("96 packetization-mode=1;profile-level-id=%02X%02X%02X;sprop-parameter-sets=%s,%s",
-		sps[1], sps[2], sps[3],
-		base64.StdEncoding.EncodeToString(sps), base64.StdEncoding.EncodeToString(pps))
+	md, err := rtph264.MediaDescription(sps, pps, trackControl)
+	if err != nil {
+		return nil, err
+	}
 	d := sdp.SessionDescription{
 		Origin: sdp.Origin{
 			Username:       "-",
@@ -43,19 +43,7 @@ func buildSDP(sps, pps []byte, host string) ([]byte, error) {
 		Attributes: []sdp.Attribute{
 			{Key: "tool", Value: "ipcamd"},
 		},
-		MediaDescriptions: []*sdp.MediaDescription{{
-			MediaName: sdp.MediaName{
-				Media:   "video",
-				Port:    sdp.RangedPort{Value: 0},
-				Protos:  []string{"RTP", "AVP"},
-				Formats: []string{"96"},
-			},
-			Attributes: []sdp.Attribute{
-				{Key: "rtpmap", Value: "96 H264/90000"},
-				{Key: "fmtp", Value: fmtp},
-				{Key: "control", Value: trackControl},
-			},
-		}},
+		MediaDescriptions: []*sdp.MediaDescription{md},
 	}
 	return d.Marshal()
 }

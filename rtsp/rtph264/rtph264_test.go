@@ -397,3 +397,21 @@ func FuzzAppendAccessUnit(f *testing.F) {
 		}
 	})
 }
+
+func TestMediaDescription(t *testing.T) {
+	sps, pps := []byte{0x67, 0x42, 0xc0, 0x1f, 0xaa}, []byte{0x68, 0xce}
+	md, err := MediaDescription(sps, pps, "trackID=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "96 packetization-mode=1;profile-level-id=42C01F;sprop-parameter-sets=Z0LAH6o=,aM4="
+	if v, _ := md.Attribute("fmtp"); v != want {
+		t.Errorf("fmtp %q, want %q", v, want)
+	}
+	if v, _ := md.Attribute("control"); v != "trackID=0" {
+		t.Errorf("control %q", v)
+	}
+	if _, err := MediaDescription(sps[:3], pps, "x"); err == nil {
+		t.Error("a 3-byte SPS was accepted")
+	}
+}
