@@ -36,6 +36,11 @@ type conn struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+	// midFrame is a sink whose frame tryWrite left half written. Until
+	// it writes the rest, nothing else may go on the wire, or it would
+	// land inside an interleaved packet; other writers wait on wcond.
+	midFrame *tcpSink
+	wcond    sync.Cond
 
 	// Sessions whose packets travel on this connection, by RTP channel.
 	smu      sync.Mutex
@@ -43,7 +48,28 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 4096), channels: make(map[uint8]*session)}
+	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 4096), channels: make(map[uint8]*session)}
+	c.wcond.L = &c.wmu
+	return c
+}
+
+// lockWrite takes the write side for owner (nil for anything but a
+// sink's media), waiting while another sink's frame is half written.
+func (c *conn) lockWrite(owner *tcpSink) {
+	c.wmu.Lock()
+	for c.midFrame != nil && c.midFrame != owner {
+		c.wcond.Wait()
+	}
+}
+
+// unlockWrite releases the write side. A sink that has written the rest
+// of its frame (done) lets the waiting writers go.
+func (c *conn) unlockWrite(owner *tcpSink, done bool) {
+	if done && owner != nil && c.midFrame == owner {
+		c.midFrame = nil
+		c.wcond.Broadcast()
+	}
+	c.wmu.Unlock()
 }
 
 // serve reads and answers requests until the client hangs up, sends
@@ -158,27 +184,30 @@ func (c *conn) handleInterleaved(ch uint8, payload []byte) {
 
 func (c *conn) writeResponse(res *message.Response) error {
 	res.Header.Set("Server", c.srv.opts.ServerName)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.lockWrite(nil)
+	defer c.unlockWrite(nil, false)
 	c.wbuf = res.AppendTo(c.wbuf[:0])
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 	_, err := c.nc.Write(c.wbuf)
 	return err
 }
 
-// writeBuffers writes interleaved media with one vectored write.
-func (c *conn) writeBuffers(v *net.Buffers, timeout time.Duration) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+// writeBuffers writes owner's interleaved media with one vectored write.
+// Whether or not it succeeds, owner's half-written frame, if any, is over:
+// on failure the connection is done for anyway.
+func (c *conn) writeBuffers(owner *tcpSink, v *net.Buffers, timeout time.Duration) error {
+	c.lockWrite(owner)
+	defer c.unlockWrite(owner, true)
 	c.nc.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := v.WriteTo(c.nc)
 	return err
 }
 
-// write writes b under the write lock with a deadline.
-func (c *conn) write(b []byte, timeout time.Duration) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+// write writes b under the write lock with a deadline, for owner (nil
+// for anything but a sink's media).
+func (c *conn) write(owner *tcpSink, b []byte, timeout time.Duration) error {
+	c.lockWrite(owner)
+	defer c.unlockWrite(owner, true)
 	c.nc.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := c.nc.Write(b)
 	return err
@@ -190,8 +219,8 @@ func (c *conn) writeInterleaved(ch uint8, b []byte, timeout time.Duration) error
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.lockWrite(nil)
+	defer c.unlockWrite(nil, false)
 	c.nc.SetWriteDeadline(time.Now().Add(timeout))
 	_, err = c.nc.Write(frame)
 	return err

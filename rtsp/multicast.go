@@ -519,6 +519,8 @@ func (m *mcastSink) tryWrite(f *frame) (bool, error) {
 	return m.w.tryWrite(f)
 }
 
+func (m *mcastSink) partial() bool { return false }
+
 func (m *mcastSink) writeFrames(frames []*frame) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

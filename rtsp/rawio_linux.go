@@ -162,6 +162,10 @@ func (w *datagramWriter) prepare(frames []*frame) int {
 	return n
 }
 
+// partial is false: datagrams are whole packets, so nothing can land
+// inside one.
+func (w *datagramWriter) partial() bool { return false }
+
 func (w *datagramWriter) writeFrames(frames []*frame) error {
 	n := w.prepare(frames)
 	w.off, w.wait = min(w.pending, n), true

@@ -30,6 +30,8 @@ func newDatagramWriter(c *net.UDPConn, to netip.AddrPort) (*datagramWriter, erro
 
 func (w *datagramWriter) tryWrite(f *frame) (bool, error) { return false, nil }
 
+func (w *datagramWriter) partial() bool { return false }
+
 func (w *datagramWriter) writeFrames(frames []*frame) error {
 	for _, f := range frames {
 		for i := range f.packets() {

@@ -57,12 +57,14 @@ func (t *tcpSink) wire(frames []*frame, skip int) net.Buffers {
 	return v
 }
 
+func (t *tcpSink) partial() bool { return t.pending > 0 }
+
 func (t *tcpSink) writeFrames(frames []*frame) error {
 	t.v = t.wire(frames, t.pending)
 	t.pending = 0
 	var err error
 	if _, ok := t.c.nc.(*net.TCPConn); ok {
-		err = t.c.writeBuffers(&t.v, t.timeout)
+		err = t.c.writeBuffers(t, &t.v, t.timeout)
 	} else {
 		// TLS or a tunnel: Write per buffer would make a TLS record of
 		// every 4-byte header, so gather the batch into one Write.
@@ -70,7 +72,7 @@ func (t *tcpSink) writeFrames(frames []*frame) error {
 		for _, b := range t.v {
 			t.flat = append(t.flat, b...)
 		}
-		err = t.c.write(t.flat, t.timeout)
+		err = t.c.write(t, t.flat, t.timeout)
 	}
 	clear(t.bufs) // do not pin recycled frames
 	return err
@@ -78,10 +80,14 @@ func (t *tcpSink) writeFrames(frames []*frame) error {
 
 func (t *tcpSink) tryWrite(f *frame) (bool, error) {
 	// An RTSP reply or RTCP being written: let the sender queue behind it.
+	// Another session's frame half written on this connection: the same.
 	if !t.c.wmu.TryLock() {
 		return false, nil
 	}
 	defer t.c.wmu.Unlock()
+	if t.c.midFrame != nil && t.c.midFrame != t {
+		return false, nil
+	}
 	if t.raw == nil {
 		if t.noRaw {
 			return false, nil
@@ -108,5 +114,8 @@ func (t *tcpSink) tryWrite(f *frame) (bool, error) {
 		return true, nil
 	}
 	t.pending = n
+	if n > 0 {
+		t.c.midFrame = t
+	}
 	return false, nil
 }

@@ -21,6 +21,9 @@ type sink interface {
 	// writeFrames sends the frames' packets in order, waiting as needed.
 	// An error ends the client.
 	writeFrames(frames []*frame) error
+	// partial reports whether tryWrite left a frame half written, whose
+	// rest must go out before anything else shares the connection.
+	partial() bool
 }
 
 // subscriber is one playing client's bounded backlog of frames and the
@@ -51,6 +54,7 @@ type subscriber struct {
 	firstTS  uint32
 
 	cnt *counters
+	one [1]*frame // hold's batch
 
 	// The last frame sent, for RTCP sender reports.
 	lastTS   atomic.Uint32
@@ -237,9 +241,14 @@ func (s *subscriber) run(ctx context.Context, evictAfter time.Duration, period t
 	for {
 		select {
 		case <-ctx.Done():
+			s.finish()
 			return nil
 		case <-timer:
+			// The report goes on the same connection as the media: not
+			// inside a half-written frame, nor beside a deliver.
+			resume := s.hold(false)
 			tick()
+			resume()
 			continue
 		case <-s.signal:
 		}
@@ -267,6 +276,57 @@ func (s *subscriber) run(ctx context.Context, evictAfter time.Duration, period t
 			}
 		}
 	}
+}
+
+// finish ends sending: deliver writes no more, and a frame that tryWrite
+// left half written is completed, so that what follows on a shared
+// connection (the RTCP BYE, the TEARDOWN reply, other sessions' packets)
+// starts on a packet boundary.
+func (s *subscriber) finish() {
+	s.hold(true)
+}
+
+// hold stops deliver from writing, completes a frame that tryWrite left
+// half written, and, unless stop is set, lets deliver write again when
+// the returned function is called.
+func (s *subscriber) hold(stop bool) (resume func()) {
+	s.mu.Lock()
+	for s.busy { // a deliver in its non-blocking write
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	if stop {
+		s.started = false
+	} else {
+		s.busy = true
+	}
+	var head *frame
+	if s.n > 0 && s.out.partial() {
+		i := s.head & (len(s.q) - 1)
+		head = s.q[i]
+		s.q[i] = nil
+		s.head++
+		s.n--
+		s.bytes -= len(head.buf)
+	}
+	s.mu.Unlock()
+	if head != nil {
+		s.one[0] = head
+		if s.out.writeFrames(s.one[:]) == nil {
+			s.sent(head, 1, head.packets(), len(head.buf))
+		}
+		s.one[0] = nil
+		head.release()
+	}
+	return s.unhold
+}
+
+func (s *subscriber) unhold() {
+	s.mu.Lock()
+	s.busy = false
+	s.mu.Unlock()
+	s.wake()
 }
 
 func releaseAll(frames []*frame) {
