@@ -261,6 +261,8 @@ type serverOptions struct {
 	// Users are added with `ipcamd passwd`, in the instance's state
 	// directory, so that WS-Security works for them too.
 	Users []user
+	// MaxSessions, when non-zero, is ipcamd's rtsp.max_sessions.
+	MaxSessions int
 }
 
 // user is an account of ipcamd under test; Role is viewer or admin.
@@ -332,6 +334,9 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		body := fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", filepath.Join(dir, "state"), tlsPort)
 		if opts.SessionTimeout > 0 {
 			body += fmt.Sprintf("  session_timeout: %s\n", opts.SessionTimeout)
+		}
+		if opts.MaxSessions > 0 {
+			body += fmt.Sprintf("  max_sessions: %d\n", opts.MaxSessions)
 		}
 		cfg := filepath.Join(dir, "ipcamd.yaml")
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {

@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcamd/ipcamd/rtsp/auth"
@@ -45,10 +47,13 @@ type conn struct {
 	// Sessions whose packets travel on this connection, by RTP channel.
 	smu      sync.Mutex
 	channels map[uint8]*session
+
+	cseq atomic.Uint32 // of the requests the server sends (REDIRECT)
+	done chan struct{} // closed when serve returns
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 4096), channels: make(map[uint8]*session)}
+	c := &conn{srv: s, nc: nc, br: bufio.NewReaderSize(nc, 4096), channels: make(map[uint8]*session), done: make(chan struct{})}
 	c.wcond.L = &c.wmu
 	return c
 }
@@ -75,6 +80,7 @@ func (c *conn) unlockWrite(owner *tcpSink, done bool) {
 // serve reads and answers requests until the client hangs up, sends
 // something unparseable, or ctx ends.
 func (c *conn) serve(ctx context.Context) {
+	defer close(c.done)
 	defer c.srv.forgetConn(c)
 	defer c.nc.Close()
 	defer c.closeSessions()
@@ -110,6 +116,16 @@ func (c *conn) serve(ctx context.Context) {
 			}
 			ibuf = payload[:0]
 			c.handleInterleaved(ch, payload)
+			continue
+		}
+		if b, _ := c.br.Peek(5); string(b) == "RTSP/" {
+			// The client answers a request of ours (REDIRECT).
+			res, err := message.ReadResponse(c.br)
+			if err != nil {
+				log.Info("rtsp: malformed response from the client", "err", err)
+				return
+			}
+			log.Debug("rtsp: client replied", "cseq", res.Header.Get("CSeq"), "status", res.StatusCode)
 			continue
 		}
 		req, err := message.ReadRequest(c.br)
@@ -190,6 +206,13 @@ func (c *conn) writeResponse(res *message.Response) error {
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 	_, err := c.nc.Write(c.wbuf)
 	return err
+}
+
+// writeRequest sends a request of the server's own, such as REDIRECT.
+func (c *conn) writeRequest(req *message.Request, timeout time.Duration) error {
+	req.Header.Set("CSeq", strconv.FormatUint(uint64(c.cseq.Add(1)), 10))
+	b := req.AppendTo(nil)
+	return c.write(nil, b, timeout)
 }
 
 // writeBuffers writes owner's interleaved media with one vectored write.
@@ -351,6 +374,15 @@ func (c *conn) describe(ctx context.Context, req *message.Request, res *message.
 	if st == nil {
 		return
 	}
+	if loc := st.relayURL(); loc != "" && c.srv.full() {
+		// No room for another session here, but the relay has the
+		// stream: send the client there (RFC 2326 §11.3.3).
+		status(res, 302)
+		res.Header.Set("Location", loc)
+		c.srv.redirected.Add(1)
+		c.srv.log.Info("rtsp: session cap reached: client sent to the relay", "client", c.nc.RemoteAddr().String(), "location", loc)
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if err := st.waitReady(ctx); err != nil {
@@ -393,6 +425,7 @@ func (c *conn) sessionFor(req *message.Request, res *message.Response) *session 
 		return nil
 	}
 	ss.touch()
+	ss.ctrl.Store(c)
 	c.setSessionHeader(res, ss)
 	return ss
 }
@@ -460,6 +493,8 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	}
 	ss.stream = st
 	ss.trackURL = trackURL(u, st)
+	ss.url = streamURL(u, st)
+	ss.ctrl.Store(c)
 	remote, _ := netip.ParseAddrPort(c.nc.RemoteAddr().String())
 	if tr.Delivery != nil && *tr.Delivery == headers.DeliveryMulticast {
 		ss.transport, ss.mcastConn, ss.mcastFrom = transportMulticast, c, remote.Addr().Unmap()
@@ -501,6 +536,14 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	res.Header.Set("Transport", ss.transportHeader())
 	ss.setUp.Store(true)
 	c.srv.log.Debug("rtsp: session set up", "session", ss.id, "transport", ss.transport.String(), "client", remote.String())
+}
+
+// streamURL is the URL of the stream as the client addresses it.
+func streamURL(u *url.URL, st *Stream) string {
+	t := *u
+	t.RawQuery, t.Fragment, t.User = "", "", nil
+	t.Path = st.Path()
+	return t.String()
 }
 
 // trackURL is the URL of the stream's track as the client addresses it.

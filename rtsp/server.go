@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,7 +142,7 @@ type Server struct {
 	perAddr  map[netip.Addr]int // open connections per client address
 	wg       sync.WaitGroup
 
-	evicted, expired atomic.Uint64
+	evicted, expired, redirected atomic.Uint64
 
 	tunnels tunnelRegistry // RTSP over HTTP halves waiting for a partner
 	mcast   mcastRegistry  // multicast groups by stream
@@ -248,6 +249,9 @@ func (s *Server) accept(ctx context.Context, ln net.Listener) error {
 }
 
 // shutdown closes every session and connection and the UDP sockets.
+// Players of a stream that a relay serves are first sent a REDIRECT to
+// it, and their connections get redirectGrace to hang up by themselves,
+// so that the request is read rather than lost in a reset.
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.closed = true
@@ -256,11 +260,27 @@ func (s *Server) shutdown() {
 		sessions = append(sessions, ss)
 	}
 	s.mu.Unlock()
+	var redirected []*conn
+	for _, ss := range sessions {
+		if c := ss.redirect(); c != nil && !slices.Contains(redirected, c) {
+			redirected = append(redirected, c)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, ss := range sessions {
 		wg.Go(func() { ss.close(reasonShutdown) })
 	}
 	wg.Wait()
+	if len(redirected) > 0 {
+		grace := time.NewTimer(redirectGrace)
+		for _, c := range redirected {
+			select {
+			case <-c.done:
+			case <-grace.C:
+			}
+		}
+		grace.Stop()
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.nc.Close()
@@ -268,6 +288,17 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	s.rtp.Close()
 	s.rtcp.Close()
+}
+
+// redirectGrace bounds the wait at shutdown for redirected clients to
+// hang up.
+const redirectGrace = time.Second
+
+// full reports whether the session cap is reached.
+func (s *Server) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions) >= s.opts.MaxSessions
 }
 
 // listenUDP binds an even RTP port and the odd RTCP port above it.

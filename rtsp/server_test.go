@@ -64,6 +64,12 @@ type testServer struct {
 // the given interval until the test ends.
 func startServer(t *testing.T, opts Options, interval time.Duration) *testServer {
 	t.Helper()
+	return startServerStream(t, opts, StreamOptions{}, interval)
+}
+
+// startServerStream is startServer with the stream's options.
+func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval time.Duration) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +78,8 @@ func startServer(t *testing.T, opts Options, interval time.Duration) *testServer
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	rb := ring.New(1<<20, 256)
-	st := NewStream("/main", rb, StreamOptions{Logger: opts.Logger})
+	sopts.Logger = opts.Logger
+	st := NewStream("/main", rb, sopts)
 	srv := NewServer(opts, st)
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{srv: srv, stream: st, ring: rb, addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipcamd/ipcamd/rtsp/message"
 	"github.com/pion/rtcp"
 )
 
@@ -52,6 +53,12 @@ type session struct {
 	clientRTP  netip.AddrPort // UDP
 	clientRTCP netip.AddrPort // UDP
 	trackURL   string
+	url        string // the stream's URL as the client gave it
+
+	// ctrl is the RTSP connection of the session's latest request, which
+	// a REDIRECT goes on; redirected is set once one has been sent.
+	ctrl       atomic.Pointer[conn]
+	redirected atomic.Bool
 
 	cnt counters
 
@@ -247,9 +254,33 @@ func (ss *session) close(reason string) {
 			"jitter", ss.jitter.Load())
 	}
 	ss.log.Info("rtsp: session closed", attrs...)
-	if ss.transport == transportTCP && ss.conn != nil && reason == reasonShutdown {
+	if ss.transport == transportTCP && ss.conn != nil && reason == reasonShutdown && !ss.redirected.Load() {
 		ss.conn.nc.Close()
 	}
+}
+
+// redirect sends the client a REDIRECT to the relay serving its stream
+// (RFC 2326 §10.15), on the connection of its latest request, and returns
+// that connection; nil if there is no relay or no connection to send on.
+func (ss *session) redirect() *conn {
+	if !ss.setUp.Load() || ss.stream == nil {
+		return nil
+	}
+	loc, c := ss.stream.relayURL(), ss.ctrl.Load()
+	if loc == "" || c == nil {
+		return nil
+	}
+	req := &message.Request{Method: "REDIRECT", URL: ss.url, Header: message.Header{}}
+	req.Header.Set("Session", ss.id)
+	req.Header.Set("Location", loc)
+	if err := c.writeRequest(req, byeTimeout); err != nil {
+		ss.log.Debug("rtsp: REDIRECT not sent", "session", ss.id, "err", err)
+		return nil
+	}
+	ss.redirected.Store(true)
+	ss.srv.redirected.Add(1)
+	ss.log.Info("rtsp: client redirected to the relay", "session", ss.id, "location", loc)
+	return c
 }
 
 const (

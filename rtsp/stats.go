@@ -32,6 +32,9 @@ type ServerStats struct {
 	Evicted uint64
 	// Expired counts UDP sessions closed by the session timeout.
 	Expired uint64
+	// Redirected counts clients sent to a relay: DESCRIBEs answered 302
+	// at the session cap, and REDIRECTs sent at shutdown.
+	Redirected uint64
 }
 
 // Stats returns a snapshot of the server's sessions, sorted by ID.
@@ -44,7 +47,7 @@ func (s *Server) Stats() ServerStats {
 		}
 	}
 	s.mu.Unlock()
-	st := ServerStats{Evicted: s.evicted.Load(), Expired: s.expired.Load()}
+	st := ServerStats{Evicted: s.evicted.Load(), Expired: s.expired.Load(), Redirected: s.redirected.Load()}
 	for _, ss := range list {
 		x := SessionStats{
 			ID:           ss.id,

@@ -29,7 +29,8 @@ type Stream struct {
 
 	maxGOPBytes int
 	requestIDR  func()
-	rate        *streamRate // nil without rate adaptation
+	rate        *streamRate   // nil without rate adaptation
+	relay       func() string // nil without a relay
 
 	mu      sync.Mutex
 	sps     []byte
@@ -70,6 +71,13 @@ type StreamOptions struct {
 	// call at a time.
 	SetBitrate             func(bps int)
 	MinBitrate, MaxBitrate int
+	// Relay, if set, returns the rtsp:// URL at which a relay serves this
+	// stream to viewers (see package rtsp/push), or "" while no relay has
+	// it. Then a DESCRIBE that arrives when the server is at its session
+	// cap is answered 302 Moved Temporarily with that URL as Location, and
+	// when the server shuts down its players get a REDIRECT request to it.
+	// It is called from any goroutine.
+	Relay func() string
 	// Logger receives the stream's log; default slog.Default().
 	Logger *slog.Logger
 }
@@ -86,6 +94,7 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 		log:         opts.Logger,
 		maxGOPBytes: opts.MaxGOPBytes,
 		requestIDR:  opts.RequestIDR,
+		relay:       opts.Relay,
 		ready:       make(chan struct{}),
 		pool:        framePool{max: 256},
 	}
@@ -109,6 +118,14 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 	s.pk.SetSequence(binary.BigEndian.Uint16(seed[4:]))
 	s.rtp0 = binary.BigEndian.Uint32(seed[6:])
 	return s
+}
+
+// relayURL returns the URL of a relay serving the stream, or "".
+func (s *Stream) relayURL() string {
+	if s.relay == nil {
+		return ""
+	}
+	return s.relay()
 }
 
 // Path returns the URL path the stream is served on.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -62,6 +63,24 @@ type PushConfig struct {
 	// URL is the relay's rtsp:// URL; its userinfo, if any, answers the
 	// relay's Basic or Digest challenge.
 	URL string `yaml:"url"`
+	// ViewURL is where viewers find the stream on the relay: a DESCRIBE
+	// beyond rtsp.max_sessions is answered 302 with it, and players get a
+	// REDIRECT to it when ipcamd shuts down, while the relay is being
+	// published to. Default: URL without its userinfo.
+	ViewURL string `yaml:"view_url"`
+}
+
+// viewURL returns ViewURL, or URL without its userinfo.
+func (p PushConfig) viewURL() string {
+	if p.ViewURL != "" {
+		return p.ViewURL
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return ""
+	}
+	u.User = nil
+	return u.String()
 }
 
 // BoardConfig selects the board profile.
@@ -300,6 +319,11 @@ func (c *Config) Validate() error {
 	for i, p := range c.Push {
 		if !strings.HasPrefix(p.URL, "rtsp://") {
 			return fmt.Errorf("push[%d].url: %q is not an rtsp:// URL", i, p.URL)
+		}
+		if p.ViewURL != "" {
+			if u, err := url.Parse(p.ViewURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+				return fmt.Errorf("push[%d].view_url: %q is not an rtsp:// or rtsps:// URL", i, p.ViewURL)
+			}
 		}
 	}
 	if c.Board.Profile == "" {

@@ -301,6 +301,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 
 	rb := ring.New(cfg.Buffer, 1024)
+	pushers := make([]*push.Client, 0, len(cfg.Push))
+	for _, pc := range cfg.Push {
+		c, err := push.New(push.Options{URL: pc.URL, Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
+		if err != nil {
+			return err
+		}
+		pushers = append(pushers, c)
+	}
 	mainRate, subRate := rateOptions(cfg, src)
 	stream := rtsp.NewStream(cfg.RTSP.Path, rb, rtsp.StreamOptions{
 		MaxPayload:  cfg.RTSP.MaxPayload,
@@ -309,6 +317,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		SetBitrate:  mainRate.SetBitrate,
 		MinBitrate:  mainRate.MinBitrate,
 		MaxBitrate:  mainRate.MaxBitrate,
+		Relay:       relayURL(cfg.Push, pushers),
 		Logger:      log,
 	})
 	streams := []*rtsp.Stream{stream}
@@ -373,15 +382,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh), ReadHeaderTimeout: 5 * time.Second}
 
-	pushers := make([]*push.Client, 0, len(cfg.Push))
-	for _, pc := range cfg.Push {
-		c, err := push.New(push.Options{URL: pc.URL, Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
-		if err != nil {
-			return err
-		}
-		pushers = append(pushers, c)
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -410,8 +410,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			}
 		})
 	}
+	// The RTSP server stops first, while the relays still have the
+	// stream, so that its players can be redirected to one.
+	srvCtx, srvCancel := context.WithCancel(context.Background())
+	defer srvCancel()
+	served := make(chan struct{})
 	wg.Go(func() {
-		if err := srv.Serve(ctx, listeners...); err != nil {
+		defer close(served)
+		if err := srv.Serve(srvCtx, listeners...); err != nil {
 			errc <- fmt.Errorf("rtsp: %w", err)
 		}
 	})
@@ -462,6 +468,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	case <-restart:
 		log.Info("restarting on request")
 		runErr = errRestart
+	}
+	srvCancel()
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		log.Warn("rtsp: server slow to stop")
 	}
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
@@ -623,4 +635,20 @@ func rateOptions(cfg Config, src *source) (main, sub rtsp.StreamOptions) {
 		sub = rtsp.StreamOptions{SetBitrate: src.subSetBitrate, MaxBitrate: s.Bitrate, MinBitrate: min(ra.MinBitrate, s.Bitrate)}
 	}
 	return main, sub
+}
+
+// relayURL returns the view URL of the first relay that the main stream is
+// being published to, or "" when none is; nil without relays.
+func relayURL(cfgs []PushConfig, pushers []*push.Client) func() string {
+	if len(pushers) == 0 {
+		return nil
+	}
+	return func() string {
+		for i, c := range pushers {
+			if c.Status().State == push.StatePublishing {
+				return cfgs[i].viewURL()
+			}
+		}
+		return ""
+	}
 }
