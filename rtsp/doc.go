@@ -70,6 +70,16 @@
 // a second; 1–3% loss or rising jitter holds; 10 s without loss probes up
 // by 5% of the maximum per second.
 //
+// # Relays
+//
 // Publishing a stream to relay servers (ANNOUNCE and RECORD) is package
-// rtsp/push.
+// rtsp/push. A stream that knows its relay (StreamOptions.Relay) sends
+// viewers there: a DESCRIBE at the session cap is answered 302 with the
+// relay's URL as Location, and at shutdown each player whose RTSP
+// connection is open gets a REDIRECT request (RFC 2326 §10.15) to it.
+//
+// A reply or RTCP report is never written into the middle of an
+// interleaved frame: when a non-blocking write stops halfway through a
+// frame, other writers on that connection wait until its sender has
+// written the rest.
 package rtsp
