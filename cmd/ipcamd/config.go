@@ -63,6 +63,9 @@ type PushConfig struct {
 	// URL is the relay's rtsp:// URL; its userinfo, if any, answers the
 	// relay's Basic or Digest challenge.
 	URL string `yaml:"url"`
+	// Transport carries the media: tcp (interleaved on the RTSP
+	// connection, the default) or udp.
+	Transport string `yaml:"transport"`
 	// ViewURL is where viewers find the stream on the relay: a DESCRIBE
 	// beyond rtsp.max_sessions is answered 302 with it, and players get a
 	// REDIRECT to it when ipcamd shuts down, while the relay is being
@@ -319,6 +322,11 @@ func (c *Config) Validate() error {
 	for i, p := range c.Push {
 		if !strings.HasPrefix(p.URL, "rtsp://") {
 			return fmt.Errorf("push[%d].url: %q is not an rtsp:// URL", i, p.URL)
+		}
+		switch p.Transport {
+		case "", "tcp", "udp":
+		default:
+			return fmt.Errorf("push[%d].transport: %q is neither tcp nor udp", i, p.Transport)
 		}
 		if p.ViewURL != "" {
 			if u, err := url.Parse(p.ViewURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {

@@ -303,7 +303,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	rb := ring.New(cfg.Buffer, 1024)
 	pushers := make([]*push.Client, 0, len(cfg.Push))
 	for _, pc := range cfg.Push {
-		c, err := push.New(push.Options{URL: pc.URL, Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
+		c, err := push.New(push.Options{URL: pc.URL, UDP: pc.Transport == "udp", Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
 		if err != nil {
 			return err
 		}

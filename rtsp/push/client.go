@@ -43,6 +43,11 @@ type Options struct {
 	Source *ring.Ring
 	// MaxPayload is the largest RTP payload in bytes; default 1400.
 	MaxPayload int
+	// UDP sends the media over UDP (RTP/AVP;unicast;client_port=…) from
+	// an even/odd local port pair to the ports the relay answers with,
+	// instead of interleaved on the RTSP connection (the default). UDP
+	// suits a LAN relay; over lossy or NATed links TCP is safer.
+	UDP bool
 	// QueueFrames and QueueBytes bound the frames waiting to be written
 	// to the relay; defaults DefaultQueueFrames and DefaultQueueBytes.
 	// When either is reached, frames are dropped up to the next IDR.

@@ -10,7 +10,10 @@
 // control "trackID=0"), SETUP with
 // "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record" and RECORD, then sends
 // RTP on interleaved channel 0 and RTCP sender reports every five seconds
-// on channel 1. It keeps the session alive with GET_PARAMETER (or OPTIONS
+// on channel 1. With Options.UDP the SETUP asks for
+// "RTP/AVP;unicast;client_port=N-N+1;mode=record" instead, and RTP and
+// RTCP go as datagrams from that even/odd port pair to the server_port
+// pair the relay answers with. It keeps the session alive with GET_PARAMETER (or OPTIONS
 // when the relay's Public header lacks GET_PARAMETER) at half the session
 // timeout the relay announced, and ends with TEARDOWN when its context
 // ends.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,8 +146,9 @@ func (p *proc) waitLine(d time.Duration, re string) []string {
 
 // startRelay starts the gortsplib relay on port with publisher
 // credentials pub:secret offered with methods.
-func startRelay(t testing.TB, port int, methods string) *proc {
-	p := startProc(t, buildRelay(t), "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-user", "pub", "-pass", "secret", "-methods", methods)
+func startRelay(t testing.TB, port int, methods string, extra ...string) *proc {
+	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-user", "pub", "-pass", "secret", "-methods", methods}, extra...)
+	p := startProc(t, buildRelay(t), args...)
 	p.waitLine(10*time.Second, `^listening`)
 	return p
 }
@@ -221,6 +223,59 @@ func TestGortsplibRelayWithFFmpeg(t *testing.T) {
 	}
 }
 
+// TestUDPToGortsplibRelay publishes over UDP (RTP/AVP;unicast;
+// client_port=…;mode=record) to the gortsplib relay listening for RTP on
+// UDP, and plays the stream back from the relay with ffmpeg.
+func TestUDPToGortsplibRelay(t *testing.T) {
+	port := freePort(t)
+	udpPort := udpPortPair(t)
+	relay := startRelay(t, port, "digest", "-udp", strconv.Itoa(udpPort))
+	c, err := New(Options{
+		URL:    fmt.Sprintf("rtsp://pub:secret@127.0.0.1:%d/cam", port),
+		Source: clipRing(t), Logger: testLogger(t), UDP: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runClient(t, c)
+	relay.waitLine(10*time.Second, `^publishing /?cam over udp$`)
+	relay.waitLine(10*time.Second, `^packets /?cam \d+`)
+	play := fmt.Sprintf("rtsp://127.0.0.1:%d/cam", port)
+	if n, errs := playFrames(t, play, 60); n < 60 {
+		t.Fatalf("ffmpeg decoded %d frames from what was published over UDP, want 60; errors:\n%s\nrelay:\n%s", n, errs, relay.output())
+	}
+	if s := c.Status(); s.State != StatePublishing || s.FramesSent < 60 {
+		t.Errorf("status: %+v", s)
+	}
+}
+
+// udpPortPair finds a free even UDP port whose successor is free too, and
+// releases both for a peer to bind.
+func udpPortPair(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		x, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := x.LocalAddr().(*net.UDPAddr).Port
+		if p%2 != 0 {
+			x.Close()
+			continue
+		}
+		y, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			x.Close()
+			continue
+		}
+		x.Close()
+		y.Close()
+		return p
+	}
+	t.Fatal("no free UDP port pair")
+	return 0
+}
+
 // TestGstRecordServer publishes to gst-rtsp-server in RECORD mode, with
 // Basic and with Digest credentials, and checks that its pipeline
 // (rtph264depay ! h264parse ! avdec_h264) gets 50 frames.
@@ -229,14 +284,22 @@ func TestGstRecordServer(t *testing.T) {
 		"import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer").Run(); err != nil {
 		t.Fatalf("/usr/bin/python3 cannot import GstRtspServer (%v); run e2e/install-peers.sh", err)
 	}
-	for _, method := range []string{"basic", "digest"} {
-		t.Run(method, func(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		udp    bool
+	}{{"basic", false}, {"digest", false}, {"basic", true}} {
+		method := tc.method
+		name := method
+		if tc.udp {
+			name += "-udp"
+		}
+		t.Run(name, func(t *testing.T) {
 			port := freePort(t)
 			gst := startProc(t, "/usr/bin/python3", gstScript, strconv.Itoa(port), "--auth", method, "--user", "pub", "--password", "secret")
 			gst.waitLine(10*time.Second, `^ready`)
 			c, err := New(Options{
 				URL:    fmt.Sprintf("rtsp://pub:secret@127.0.0.1:%d/push", port),
-				Source: clipRing(t), Logger: testLogger(t),
+				Source: clipRing(t), Logger: testLogger(t), UDP: tc.udp,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -73,6 +73,19 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 		Interleaved: &[2]int{0, 1},
 		Mode:        "record",
 	}
+	var udp *udpMedia
+	if c.opts.UDP {
+		if udp, err = listenUDPPair(nc); err != nil {
+			return 0, err
+		}
+		defer udp.close()
+		tr = headers.Transport{
+			Protocol:    headers.ProtocolUDP,
+			Delivery:    &delivery,
+			ClientPorts: &[2]int{udp.port, udp.port + 1},
+			Mode:        "record",
+		}
+	}
 	h = message.Header{}
 	h.Set("Transport", tr.Marshal())
 	resp, err = cn.do(ctx, "SETUP", strings.TrimSuffix(base, "/")+"/"+trackControl, h, nil)
@@ -83,11 +96,24 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 	if err := sess.Unmarshal(resp.Header.Get("Session")); err != nil {
 		return 0, fmt.Errorf("push: SETUP: %w", err)
 	}
+	var got headers.Transport
 	if v := resp.Header.Get("Transport"); v != "" {
-		var got headers.Transport
-		if err := got.Unmarshal(v); err == nil && got.Interleaved != nil && *got.Interleaved != [2]int{0, 1} {
-			return 0, fmt.Errorf("push: SETUP: relay wants interleaved channels %v, not 0-1", *got.Interleaved)
+		if err := got.Unmarshal(v); err != nil {
+			return 0, fmt.Errorf("push: SETUP: relay's Transport %q: %w", v, err)
 		}
+	}
+	if udp == nil && got.Interleaved != nil && *got.Interleaved != [2]int{0, 1} {
+		return 0, fmt.Errorf("push: SETUP: relay wants interleaved channels %v, not 0-1", *got.Interleaved)
+	}
+	var out mediaWriter = &interleavedWriter{cn: cn}
+	if udp != nil {
+		if got.ServerPorts == nil {
+			return 0, fmt.Errorf("push: SETUP: relay's Transport %q has no server_port for UDP", resp.Header.Get("Transport"))
+		}
+		if err := udp.connect(nc, got.ServerPorts); err != nil {
+			return 0, err
+		}
+		out = udp
 	}
 	cn.session = sess.ID
 	sessTimeout := DefaultSessionTimeout
@@ -103,7 +129,7 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 	// Publishing. The pump reads the ring from its newest IDR.
 	start := time.Now()
 	c.setState(StatePublishing)
-	c.log.Info("push: publishing", "session_timeout", sessTimeout, "keepalive", keepMethod)
+	c.log.Info("push: publishing", "transport", out.String(), "session_timeout", sessTimeout, "keepalive", keepMethod)
 	pctx, stop := context.WithCancel(ctx)
 	p := c.newPump()
 	go p.run(pctx)
@@ -114,7 +140,7 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 		}
 	}()
 
-	err = c.publish(ctx, cn, p, base, keepMethod, sessTimeout)
+	err = c.publish(ctx, cn, out, p, base, keepMethod, sessTimeout)
 	if ctx.Err() != nil {
 		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 		defer cancel()
@@ -289,7 +315,7 @@ func (p *pump) run(ctx context.Context) {
 
 // publish writes queued frames to the relay, with sender reports and
 // keepalives, until a failure or the end of ctx.
-func (c *Client) publish(ctx context.Context, cn *conn, p *pump, base, keepMethod string, sessTimeout time.Duration) error {
+func (c *Client) publish(ctx context.Context, cn *conn, out mediaWriter, p *pump, base, keepMethod string, sessTimeout time.Duration) error {
 	keepEvery := max(sessTimeout/2, 500*time.Millisecond)
 	keep := time.NewTicker(keepEvery)
 	defer keep.Stop()
@@ -301,7 +327,6 @@ func (c *Client) publish(ctx context.Context, cn *conn, p *pump, base, keepMetho
 		packets   uint32
 		octets    uint32
 		last      *frame
-		wbuf      []byte
 	)
 	for {
 		select {
@@ -315,14 +340,8 @@ func (c *Client) publish(ctx context.Context, cn *conn, p *pump, base, keepMetho
 				return ctx.Err()
 			}
 			p.queued.Add(-int64(len(f.buf)))
-			wbuf = wbuf[:0]
-			start := 0
-			for _, end := range f.ends {
-				wbuf, _ = message.AppendInterleaved(wbuf, 0, f.buf[start:end])
-				octets += uint32(end - start - 12)
-				start = end
-			}
-			if err := cn.write(wbuf); err != nil {
+			octets += uint32(len(f.buf) - 12*len(f.ends))
+			if err := out.writeFrame(f); err != nil {
 				return fmt.Errorf("push: sending media: %w", err)
 			}
 			packets += uint32(len(f.ends))
@@ -345,8 +364,7 @@ func (c *Client) publish(ctx context.Context, cn *conn, p *pump, base, keepMetho
 			if err != nil {
 				continue
 			}
-			wbuf, _ = message.AppendInterleaved(wbuf[:0], 1, b)
-			if err := cn.write(wbuf); err != nil {
+			if err := out.writeRTCP(b); err != nil {
 				return fmt.Errorf("push: sending RTCP: %w", err)
 			}
 		case <-keep.C:

@@ -120,7 +120,11 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 			fmt.Printf("packets %s %d\n", name, n)
 		}
 	})
-	fmt.Printf("publishing %s\n", name)
+	proto := "?"
+	if tr := ctx.Session.Transport(); tr != nil {
+		proto = strings.ToLower(tr.Protocol.String())
+	}
+	fmt.Printf("publishing %s over %s\n", name, proto)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
@@ -129,9 +133,14 @@ func main() {
 	user := flag.String("user", "", "publisher user name; empty: no authentication")
 	pass := flag.String("pass", "", "publisher password")
 	methods := flag.String("methods", "basic,digest", "authentication methods offered: basic, digest, sha256")
+	udp := flag.Int("udp", 0, "UDP port for RTP (RTCP on the next one); 0: TCP only")
 	flag.Parse()
 	h := &handler{user: *user, pass: *pass, paths: map[string]*path{}}
 	h.server = &gortsplib.Server{Handler: h, RTSPAddress: *addr}
+	if *udp > 0 {
+		h.server.UDPRTPAddress = fmt.Sprintf(":%d", *udp)
+		h.server.UDPRTCPAddress = fmt.Sprintf(":%d", *udp+1)
+	}
 	for m := range strings.SplitSeq(*methods, ",") {
 		switch m {
 		case "basic":
