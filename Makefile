@@ -20,13 +20,20 @@ run: build
 	$(BIN)/ipcamd -source $(SOURCE) $(RUN_FLAGS)
 
 # Release builds: no HTTP/2 (cameras serve HTTP/1.1; -320 KB), and no
-# inlining in cold packages (config, SOAP, TLS certificates, GPIO setup;
-# -200 KB) so that the stripped arm64 binary stays under 8 MiB. The hot
-# paths (runtime, crypto, rtsp, ring, encoders, capture) keep it.
+# inlining in cold packages (config, SOAP, TLS certificates and handshakes,
+# GPIO setup, logging, RTCP reports, RTSP headers and MIKEY, digest auth;
+# -250 KB) so that the stripped arm64 binary stays under 9 MiB (the goal
+# was 8 MiB until SRTP, redirects and the web page; see docs/BENCHMARKS.md). The hot
+# paths (runtime, TLS records, AES, SRTP, rtsp, ring, encoders, capture)
+# keep it.
 GO_TAGS    = nethttpomithttp2
 COLD_PKGS  = go.yaml.in/yaml/v3 encoding/... crypto/x509/... net/http net/textproto mime/... compress/... \
              regexp/... math/big flag periph.io/x/... github.com/ipcamd/ipcamd/onvif/... \
-             github.com/ipcamd/ipcamd/board/... github.com/ipcamd/ipcamd/cmd/ipcamd
+             github.com/ipcamd/ipcamd/board/... github.com/ipcamd/ipcamd/cmd/ipcamd \
+             crypto/hpke crypto/ecdsa crypto/rsa crypto/internal/fips140/mlkem crypto/internal/fips140/rsa \
+             crypto/internal/fips140/ecdsa log/slog github.com/pion/rtcp github.com/pion/logging \
+             github.com/pion/transport/... github.com/ipcamd/ipcamd/rtsp/auth \
+             github.com/ipcamd/ipcamd/rtsp/headers github.com/ipcamd/ipcamd/rtsp/mikey
 GO_RELEASE = -tags $(GO_TAGS) $(foreach p,$(COLD_PKGS),-gcflags=$(p)=-l) -trimpath -ldflags "-s -w"
 
 # Static binaries for the boards (and amd64), with their sizes.
@@ -39,7 +46,7 @@ cross:
 	  stat -c %s $$out | awk -v f=$$out '{ printf "%-26s %9d bytes (%.2f MiB)\n", f, $$1, $$1 / 1048576 }'; \
 	done; \
 	size=$$(stat -c %s $(BIN)/ipcamd-linux-arm64); \
-	if [ $$size -ge 8388608 ]; then echo "the arm64 binary is $$size bytes: over the 8 MiB goal"; exit 1; fi
+	if [ $$size -ge 9437184 ]; then echo "the arm64 binary is $$size bytes: over the 9 MiB goal"; exit 1; fi
 
 test: test-deps vet cross lint-buildroot unit fuzz e2e lab
 

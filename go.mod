@@ -7,10 +7,15 @@ require (
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
+	github.com/pion/srtp/v3 v3.0.13
 	go.yaml.in/yaml/v3 v3.0.5
-	golang.org/x/sys v0.40.0
+	golang.org/x/sys v0.41.0
 	periph.io/x/conn/v3 v3.7.3
 	periph.io/x/host/v3 v3.8.5
 )
 
-require github.com/pion/randutil v0.1.0 // indirect
+require (
+	github.com/pion/logging v0.2.4 // indirect
+	github.com/pion/randutil v0.1.0 // indirect
+	github.com/pion/transport/v4 v4.1.0 // indirect
+)

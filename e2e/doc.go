@@ -8,7 +8,7 @@
 // test peers (gortsplib raises the go line; see shared notes test-peers.md §9).
 //
 // Needs: Go, and on PATH ffmpeg/ffprobe (Debian ffmpeg), gst-launch-1.0 and
-// gst-inspect-1.0 with rtspsrc, rtph264depay, h264parse, avdec_h264
+// gst-inspect-1.0 with rtspsrc, rtph264depay, h264parse, srtpdec, avdec_h264
 // (gstreamer1.0-tools, -plugins-good, -plugins-bad, -libav). Run
 // e2e/install-peers.sh first on a fresh Debian 12 machine; a missing peer
 // fails the test that needs it (tests never skip).

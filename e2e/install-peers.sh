@@ -34,6 +34,7 @@ need_pkg gstreamer1.0-plugins-ugly
 need_gst rtspsrc gstreamer1.0-plugins-good
 need_gst rtph264depay gstreamer1.0-plugins-good
 need_gst h264parse gstreamer1.0-plugins-bad
+need_gst srtpdec gstreamer1.0-plugins-bad
 need_gst avdec_h264 gstreamer1.0-libav
 # Reference server for E2E_SERVER=gst (gst-rtsp-server via /usr/bin/python3)
 need_pkg gstreamer1.0-rtsp

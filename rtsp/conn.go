@@ -19,6 +19,7 @@ import (
 	"github.com/ipcamd/ipcamd/rtsp/auth"
 	"github.com/ipcamd/ipcamd/rtsp/headers"
 	"github.com/ipcamd/ipcamd/rtsp/message"
+	"github.com/pion/srtp/v3"
 )
 
 // publicMethods is the Public header: every method the server handles.
@@ -310,8 +311,7 @@ func (c *conn) authorized(req *message.Request, res *message.Response) bool {
 	if a == nil {
 		return true
 	}
-	_, isTLS := c.nc.(*tls.Conn)
-	_, err := a.Check(req.Method, req.URL, req.Header.Get("Authorization"), remoteAddr(c.nc), isTLS)
+	_, err := a.Check(req.Method, req.URL, req.Header.Get("Authorization"), remoteAddr(c.nc), c.isTLS())
 	var ch *auth.Challenge
 	switch {
 	case err == nil:
@@ -397,7 +397,16 @@ func (c *conn) describe(ctx context.Context, req *message.Request, res *message.
 	if ap, err := netip.ParseAddrPort(c.nc.LocalAddr().String()); err == nil {
 		local = ap.Addr().Unmap()
 	}
-	sdp, err := st.sdp(local)
+	// Over TLS the media is offered as SRTP too (RTP/SAVP with the
+	// stream's key), which UDP needs; the key never crosses plain RTSP.
+	var keyMgmt []byte
+	if c.isTLS() {
+		var err error
+		if keyMgmt, err = st.keyMgmt(); err != nil {
+			c.srv.log.Error("rtsp: DESCRIBE without SRTP", "path", st.Path(), "err", err)
+		}
+	}
+	sdp, err := st.sdp(local, keyMgmt)
 	if err != nil {
 		status(res, 500)
 		return
@@ -447,10 +456,22 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		return
 	}
 	var tr *headers.Transport
+	refused := "" // why an SRTP transport was passed over
 	for i := range ts {
 		t := &ts[i]
 		if t.Mode != "" && t.Mode != "PLAY" {
 			continue
+		}
+		if t.Profile == headers.ProfileSAVP {
+			// The key travels in the KeyMgmt headers, so only inside TLS.
+			if !c.isTLS() {
+				refused = "RTP/SAVP needs RTSP over TLS (rtsps://)"
+				continue
+			}
+			if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
+				refused = "no RTP/SAVP over multicast"
+				continue
+			}
 		}
 		if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
 			// The client's destination, port and ttl, if any, are
@@ -467,8 +488,21 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		}
 	}
 	if tr == nil {
+		if refused != "" {
+			c.srv.log.Info("rtsp: SETUP refused", "client", c.nc.RemoteAddr().String(), "reason", refused)
+		}
 		status(res, 461)
 		return
+	}
+	// An SRTP client sends its own key, which decrypts its SRTCP.
+	var srtpIn *srtp.Context
+	if tr.Profile == headers.ProfileSAVP {
+		if srtpIn, err = c.clientKey(req); err != nil {
+			c.srv.log.Info("rtsp: SETUP with a bad KeyMgmt header", "client", c.nc.RemoteAddr().String(), "err", err)
+			status(res, 400)
+			res.Reason = "Bad KeyMgmt Header"
+			return
+		}
 	}
 
 	var ss *session
@@ -484,6 +518,9 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		}
 		c.setSessionHeader(res, ss)
 		res.Header.Set("Transport", ss.transportHeader())
+		if ss.secure {
+			c.setKeyMgmt(res, st, ss.trackURL)
+		}
 		return
 	}
 	ss, err = c.srv.newSession(c)
@@ -495,6 +532,13 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	ss.trackURL = trackURL(u, st)
 	ss.url = streamURL(u, st)
 	ss.ctrl.Store(c)
+	if tr.Profile == headers.ProfileSAVP {
+		if !c.setKeyMgmt(res, st, ss.trackURL) {
+			ss.close("no SRTP key")
+			return
+		}
+		ss.secure, ss.srtpIn = true, srtpIn
+	}
 	remote, _ := netip.ParseAddrPort(c.nc.RemoteAddr().String())
 	if tr.Delivery != nil && *tr.Delivery == headers.DeliveryMulticast {
 		ss.transport, ss.mcastConn, ss.mcastFrom = transportMulticast, c, remote.Addr().Unmap()
@@ -535,7 +579,43 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	c.setSessionHeader(res, ss)
 	res.Header.Set("Transport", ss.transportHeader())
 	ss.setUp.Store(true)
-	c.srv.log.Debug("rtsp: session set up", "session", ss.id, "transport", ss.transport.String(), "client", remote.String())
+	c.srv.log.Debug("rtsp: session set up", "session", ss.id, "transport", ss.transport.String(), "srtp", ss.secure, "client", remote.String())
+}
+
+// isTLS reports whether the connection is RTSP over TLS (rtsps://).
+func (c *conn) isTLS() bool {
+	_, ok := c.nc.(*tls.Conn)
+	return ok
+}
+
+// clientKey returns the context that decrypts the SRTCP of a client that
+// sets up RTP/SAVP, from its KeyMgmt header (RFC 4567), or nil when the
+// client sent none: its reports are then ignored.
+func (c *conn) clientKey(req *message.Request) (*srtp.Context, error) {
+	v := req.Header.Get("KeyMgmt")
+	if v == "" {
+		return nil, nil
+	}
+	var km headers.KeyMgmt
+	if err := km.Unmarshal(v); err != nil {
+		return nil, err
+	}
+	return clientSRTCP(km.Data, time.Now())
+}
+
+// setKeyMgmt puts the stream's SRTP key for the track at URL track in the
+// SETUP reply's KeyMgmt header, or sets 500 and returns false.
+func (c *conn) setKeyMgmt(res *message.Response, st *Stream, track string) bool {
+	data, err := st.keyMgmt()
+	if err != nil {
+		c.srv.log.Error("rtsp: no SRTP key", "path", st.Path(), "err", err)
+		status(res, 500)
+		return false
+	}
+	// track comes from url.URL.String, which escapes quotes and line
+	// breaks.
+	res.Header.Set("KeyMgmt", headers.KeyMgmt{URL: track, Data: data}.Marshal())
+	return true
 }
 
 // streamURL is the URL of the stream as the client addresses it.
@@ -560,6 +640,9 @@ func (ss *session) transportHeader() string {
 	t := headers.Transport{SSRC: &ssrc}
 	uni := headers.DeliveryUnicast
 	t.Delivery = &uni
+	if ss.secure {
+		t.Profile = headers.ProfileSAVP
+	}
 	switch ss.transport {
 	case transportTCP:
 		t.Protocol = headers.ProtocolTCP

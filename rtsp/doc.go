@@ -43,7 +43,19 @@
 // (rtsps://, any crypto/tls listener passed to Serve) and RTSP tunnelled
 // over HTTP (the QuickTime GET/POST scheme, told apart from RTSP by its
 // first bytes, and also mountable on an HTTP server through
-// HTTPTunnelHandler). With Options.Auth set, every request but OPTIONS
+// HTTPTunnelHandler).
+//
+// Over TLS, DESCRIBE offers the media as RTP/SAVP: SRTP (RFC 3711,
+// AES_CM_128_HMAC_SHA1_80) keyed with MIKEY (RFC 3830, package rtsp/mikey)
+// in the SDP a=key-mgmt attribute and the KeyMgmt header of RFC 4567, as
+// gortsplib and GStreamer speak it. A client may set up RTP/SAVP over UDP
+// or TCP, or plain RTP/AVP over TCP inside the TLS connection (as ffmpeg
+// does). Each stream has one SRTP key, announced to all its clients: the
+// stream encrypts each packet once for all of them, and only while it has
+// SRTP clients. Sender reports go out as SRTCP, and a client's SRTCP
+// receiver reports are decrypted with the key of its SETUP request's
+// KeyMgmt header. RTP/SAVP is refused (461) on plain RTSP, where the key
+// would travel in clear, and for multicast. With Options.Auth set, every request but OPTIONS
 // needs Digest (SHA-256 or MD5) or, over TLS, Basic credentials; see
 // package rtsp/auth.
 //

@@ -31,6 +31,12 @@ type fanout struct {
 
 func newFanout(tb testing.TB, tcpClients, udpClients int) *fanout {
 	tb.Helper()
+	return newFanoutOpts(tb, tcpClients, udpClients, false)
+}
+
+// newFanoutOpts is newFanout with SRTP clients when secure is set.
+func newFanoutOpts(tb testing.TB, tcpClients, udpClients int, secure bool) *fanout {
+	tb.Helper()
 	rb := ring.New(4<<20, 1024)
 	f := &fanout{
 		ring:   rb,
@@ -58,7 +64,7 @@ func newFanout(tb testing.TB, tcpClients, udpClients int) *fanout {
 		}
 		go io.Copy(io.Discard, cli)
 		tb.Cleanup(func() { cli.Close(); srvSide.Close() })
-		f.sinks = append(f.sinks, &tcpSink{c: &conn{nc: srvSide}, timeout: 10e9})
+		f.sinks = append(f.sinks, &tcpSink{c: &conn{nc: srvSide}, timeout: 10e9, secure: secure})
 	}
 	if udpClients > 0 {
 		out, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -78,11 +84,18 @@ func newFanout(tb testing.TB, tcpClients, udpClients int) *fanout {
 			if err != nil {
 				tb.Fatal(err)
 			}
+			w.secure = secure
 			f.sinks = append(f.sinks, w)
+		}
+	}
+	if secure {
+		if _, err := f.stream.secureKey(); err != nil {
+			tb.Fatal(err)
 		}
 	}
 	for range f.sinks {
 		sub := newSubscriber(f.sinks[len(f.subs)], 1024, 4<<20, new(counters))
+		sub.secure = secure
 		sub.started = true // as after the PLAY reply
 		f.subs = append(f.subs, sub)
 		f.stream.subscribe(sub)
@@ -134,6 +147,25 @@ func TestFanoutAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestFanoutSRTPAllocatesNothing is TestFanoutAllocatesNothing for SRTP
+// clients: encrypting each packet once for all of them allocates nothing
+// either.
+func TestFanoutSRTPAllocatesNothing(t *testing.T) {
+	f := newFanoutOpts(t, 3, 3, true)
+	for range 100 {
+		f.step(t)
+	}
+	allocs := testing.AllocsPerRun(200, func() { f.step(t) })
+	if allocs != 0 {
+		t.Fatalf("%.2f allocations per access unit, want 0", allocs)
+	}
+	for i, sub := range f.subs {
+		if sub.cnt.packetsSent.Load() == 0 || sub.cnt.framesDropped.Load() != 0 {
+			t.Errorf("client %d: %d packets sent, %d frames dropped", i, sub.cnt.packetsSent.Load(), sub.cnt.framesDropped.Load())
+		}
+	}
+}
+
 // BenchmarkFanout reports the cost per delivered packet of the path from
 // the ring to the sockets, for 10 TCP clients.
 func BenchmarkFanoutTCP10(b *testing.B) { benchFanout(b, 10, 0) }
@@ -141,8 +173,60 @@ func BenchmarkFanoutTCP10(b *testing.B) { benchFanout(b, 10, 0) }
 // BenchmarkFanoutUDP10 is BenchmarkFanoutTCP10 for 10 UDP clients.
 func BenchmarkFanoutUDP10(b *testing.B) { benchFanout(b, 0, 10) }
 
-func benchFanout(b *testing.B, tcp, udp int) {
-	f := newFanout(b, tcp, udp)
+// BenchmarkFanoutTCP10SRTP is BenchmarkFanoutTCP10 with SRTP clients: the
+// stream encrypts every packet once for all of them.
+func BenchmarkFanoutTCP10SRTP(b *testing.B) { benchFanoutOpts(b, 10, 0, true) }
+
+// BenchmarkFanoutUDP10SRTP is BenchmarkFanoutUDP10 with SRTP clients.
+func BenchmarkFanoutUDP10SRTP(b *testing.B) { benchFanoutOpts(b, 0, 10, true) }
+
+// BenchmarkPublishPlain is the stream's publish path alone (packetize and
+// queue) for one client, and BenchmarkPublishSRTP the same for an SRTP
+// client: the difference is the cost of encryption per access unit.
+func BenchmarkPublishPlain(b *testing.B) { benchPublish(b, false) }
+
+// BenchmarkPublishSRTP: see BenchmarkPublishPlain.
+func BenchmarkPublishSRTP(b *testing.B) { benchPublish(b, true) }
+
+func benchPublish(b *testing.B, secure bool) {
+	f := newFanoutOpts(b, 0, 0, secure)
+	if secure {
+		f.stream.secureKey()
+	}
+	sub := newSubscriber(nil, 1024, 64<<20, new(counters))
+	sub.secure = secure
+	f.stream.subscribe(sub)
+	var nalus [][]byte
+	aus := make([]*h264.AccessUnit, len(f.gop))
+	for i, au := range f.gop {
+		c := *au
+		aus[i] = &c
+	}
+	bytes, packets := 0, 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		au := aus[i%len(aus)]
+		au.PTS = time.Duration(i) * 40 * time.Millisecond
+		i++
+		nalus = f.stream.withParameterSets(nalus[:0], au)
+		f.stream.publish(au, nalus)
+		// Drop what was queued, as a sender would after writing it.
+		for _, fr := range sub.take(f.batch[:0]) {
+			bytes += len(fr.buf)
+			packets += fr.packets()
+			fr.release()
+		}
+	}
+	b.SetBytes(int64(bytes / max(b.N, 1)))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(packets, 1)), "ns/packet")
+}
+
+func benchFanout(b *testing.B, tcp, udp int) { benchFanoutOpts(b, tcp, udp, false) }
+
+func benchFanoutOpts(b *testing.B, tcp, udp int, secure bool) {
+	f := newFanoutOpts(b, tcp, udp, secure)
 	for range 50 {
 		f.step(b)
 	}

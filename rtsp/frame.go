@@ -17,6 +17,15 @@ type frame struct {
 	buf  []byte // RTP packets back to back
 	ends []int  // end offset in buf of each packet
 
+	// The SRTP twin of the packets, made once by the stream for all its
+	// SRTP clients while it has any (see Stream.encryptLocked). Set under
+	// the stream's lock before any SRTP client can see the frame, then
+	// read-only like buf.
+	encrypted bool
+	enc       []byte
+	encEnds   []int
+	roc       uint32 // SRTP rollover counter of the first packet
+
 	idr  bool
 	seq  uint16    // sequence number of the first packet
 	ts   uint32    // RTP timestamp of every packet
@@ -33,6 +42,19 @@ func (f *frame) packet(i int) []byte {
 		start = f.ends[i-1]
 	}
 	return f.buf[start:f.ends[i]]
+}
+
+// wirePacket returns the i-th packet as a client gets it: SRTP when
+// secure, RTP otherwise.
+func (f *frame) wirePacket(secure bool, i int) []byte {
+	if !secure {
+		return f.packet(i)
+	}
+	start := 0
+	if i > 0 {
+		start = f.encEnds[i-1]
+	}
+	return f.enc[start:f.encEnds[i]]
 }
 
 func (f *frame) retain() { f.refs.Add(1) }
@@ -68,12 +90,16 @@ func (p *framePool) get() *frame {
 	}
 	f.refs.Store(1)
 	f.buf, f.ends = f.buf[:0], f.ends[:0]
+	f.encrypted, f.enc, f.encEnds = false, f.enc[:0], f.encEnds[:0]
 	return f
 }
 
 func (p *framePool) put(f *frame) {
 	if cap(f.buf) > 1<<20 {
 		f.buf = nil // do not pin a rare huge frame forever
+	}
+	if cap(f.enc) > 1<<20 {
+		f.enc = nil
 	}
 	p.mu.Lock()
 	if len(p.free) < p.max {

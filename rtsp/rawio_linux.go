@@ -100,6 +100,7 @@ type datagramWriter struct {
 	pending int  // packets of the head frame already sent by tryWrite
 	one     [1]*frame
 	fn      func(fd uintptr) bool // w.send as a value, made once
+	secure  bool                  // send the frames' SRTP packets
 }
 
 func newDatagramWriter(c *net.UDPConn, to netip.AddrPort) (*datagramWriter, error) {
@@ -149,7 +150,7 @@ func (w *datagramWriter) prepare(frames []*frame) int {
 	k := 0
 	for _, f := range frames {
 		for i := range f.packets() {
-			p := f.packet(i)
+			p := f.wirePacket(w.secure, i)
 			w.iovs[k].Base = &p[0]
 			w.iovs[k].SetLen(len(p))
 			m := &w.msgs[k].hdr

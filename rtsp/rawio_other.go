@@ -20,8 +20,9 @@ func newRawWriter(c net.Conn) (*rawWriter, error) {
 
 // datagramWriter sends datagrams one by one where sendmmsg(2) is missing.
 type datagramWriter struct {
-	c  *net.UDPConn
-	to netip.AddrPort
+	c      *net.UDPConn
+	to     netip.AddrPort
+	secure bool // send the frames' SRTP packets
 }
 
 func newDatagramWriter(c *net.UDPConn, to netip.AddrPort) (*datagramWriter, error) {
@@ -35,7 +36,7 @@ func (w *datagramWriter) partial() bool { return false }
 func (w *datagramWriter) writeFrames(frames []*frame) error {
 	for _, f := range frames {
 		for i := range f.packets() {
-			if _, err := w.c.WriteToUDPAddrPort(f.packet(i), w.to); errors.Is(err, net.ErrClosed) {
+			if _, err := w.c.WriteToUDPAddrPort(f.wirePacket(w.secure, i), w.to); errors.Is(err, net.ErrClosed) {
 				return err
 			}
 		}

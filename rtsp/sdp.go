@@ -1,6 +1,7 @@
 package rtsp
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/netip"
 
@@ -10,8 +11,10 @@ import (
 
 // sdp returns the session description of the stream for DESCRIBE (RFC 6184
 // §8.2.1 for the H.264 parameters). local is the server address the client
-// connected to, for the o= line.
-func (s *Stream) sdp(local netip.Addr) ([]byte, error) {
+// connected to, for the o= line. With keyMgmt, a MIKEY message, the
+// media is offered as RTP/SAVP with that key (RFC 4567 a=key-mgmt); a
+// client may still ask for RTP/AVP over TCP inside the TLS connection.
+func (s *Stream) sdp(local netip.Addr, keyMgmt []byte) ([]byte, error) {
 	sps, pps := s.parameterSets()
 	if len(sps) < 4 || len(pps) == 0 {
 		return nil, errors.New("rtsp: stream has no parameter sets yet")
@@ -26,6 +29,10 @@ func (s *Stream) sdp(local netip.Addr) ([]byte, error) {
 	md, err := rtph264.MediaDescription(sps, pps, trackControl)
 	if err != nil {
 		return nil, err
+	}
+	if keyMgmt != nil {
+		md.MediaName.Protos = []string{"RTP", "SAVP"}
+		md.Attributes = append(md.Attributes, sdp.Attribute{Key: "key-mgmt", Value: "mikey " + base64.StdEncoding.EncodeToString(keyMgmt)})
 	}
 	d := sdp.SessionDescription{
 		Version: 0,

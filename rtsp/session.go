@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcamd/ipcamd/rtsp/message"
 	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
 )
 
 // transport is how a session's packets travel.
@@ -60,12 +61,20 @@ type session struct {
 	ctrl       atomic.Pointer[conn]
 	redirected atomic.Bool
 
+	// secure is set for RTP/SAVP: the session gets the stream's SRTP
+	// packets and SRTCP reports. srtpIn, if not nil, decrypts the
+	// client's SRTCP; only the goroutine that reads the session's RTCP
+	// (the server's RTCP socket, or the TCP connection) uses it.
+	secure bool
+	srtpIn *srtp.Context
+
 	cnt counters
 
 	// Receiver report figures, from the client's RTCP.
 	fractionLost atomic.Uint32 // fraction lost, in 1/256
 	totalLost    atomic.Uint32
 	jitter       atomic.Uint32 // interarrival jitter, in RTP timestamp units
+	heardReport  atomic.Bool   // a receiver report about our stream came
 
 	mu      sync.Mutex
 	closed  bool
@@ -141,16 +150,25 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		if tc, ok := ss.conn.nc.(*net.TCPConn); ok {
 			tc.SetWriteBuffer(tcpSendBuffer)
 		}
-		out = &tcpSink{c: ss.conn, channel: ss.channel, timeout: o.WriteTimeout}
+		out = &tcpSink{c: ss.conn, channel: ss.channel, timeout: o.WriteTimeout, secure: ss.secure}
 	} else {
 		w, err := newDatagramWriter(ss.srv.rtp, ss.clientRTP)
 		if err != nil {
 			ss.mu.Unlock()
 			return 0, 0, nil, err
 		}
+		w.secure = ss.secure
 		out = w
 	}
+	if ss.secure {
+		// Made by the DESCRIBE or SETUP that gave the client the key.
+		if _, err := ss.stream.secureKey(); err != nil {
+			ss.mu.Unlock()
+			return 0, 0, nil, err
+		}
+	}
 	sub := newSubscriber(out, 1024, o.ClientBacklog, &ss.cnt)
+	sub.secure = ss.secure
 	ss.sub = sub
 	ss.mu.Unlock()
 
@@ -301,6 +319,16 @@ func (ss *session) sendSR(sub *subscriber, bye bool) {
 	if b == nil {
 		return
 	}
+	if ss.secure {
+		sp, err := ss.stream.secureKey()
+		if err == nil {
+			b, err = sp.encryptRTCP(b)
+		}
+		if err != nil {
+			ss.log.Warn("rtsp: no SRTCP report", "session", ss.id, "err", err)
+			return
+		}
+	}
 	switch ss.transport {
 	case transportTCP:
 		timeout := ss.srv.opts.WriteTimeout
@@ -313,8 +341,19 @@ func (ss *session) sendSR(sub *subscriber, bye bool) {
 	}
 }
 
-// handleRTCP records the figures of a client's receiver reports.
+// handleRTCP records the figures of a client's receiver reports. An SRTP
+// client's reports are decrypted in place first.
 func (ss *session) handleRTCP(b []byte) {
+	if ss.secure {
+		if ss.srtpIn == nil {
+			return // the client sent no key
+		}
+		var err error
+		if b, err = ss.srtpIn.DecryptRTCP(b, b, nil); err != nil {
+			ss.log.Debug("rtsp: SRTCP from client does not decrypt", "session", ss.id, "err", err)
+			return
+		}
+	}
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		ss.log.Debug("rtsp: malformed RTCP from client", "session", ss.id, "err", err)
@@ -329,6 +368,10 @@ func (ss *session) handleRTCP(b []byte) {
 		for _, r := range rr.Reports {
 			if r.SSRC != ssrc {
 				continue
+			}
+			if !ss.heardReport.Swap(true) {
+				ss.log.Debug("rtsp: first receiver report from client", "session", ss.id, "transport", ss.transport.String(), "srtp", ss.secure,
+					"fraction_lost", float64(r.FractionLost)/256, "jitter", r.Jitter)
 			}
 			ss.fractionLost.Store(uint32(r.FractionLost))
 			ss.totalLost.Store(r.TotalLost)

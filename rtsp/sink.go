@@ -11,6 +11,7 @@ import (
 type tcpSink struct {
 	c       *conn
 	channel uint8
+	secure  bool // send the frames' SRTP packets
 	timeout time.Duration
 	hdrs    []byte
 	bufs    net.Buffers // backing array, reused
@@ -37,7 +38,7 @@ func (t *tcpSink) wire(frames []*frame, skip int) net.Buffers {
 	k := 0
 	for _, f := range frames {
 		for i := range f.packets() {
-			p := f.packet(i)
+			p := f.wirePacket(t.secure, i)
 			h := hdrs[k : k+4 : k+4]
 			h[0], h[1], h[2], h[3] = '$', t.channel, byte(len(p)>>8), byte(len(p))
 			v = append(v, h, p)

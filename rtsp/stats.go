@@ -11,8 +11,10 @@ type SessionStats struct {
 	ID        string
 	Path      string
 	Transport string // "UDP", "TCP" or "multicast"
-	Client    netip.AddrPort
-	Playing   bool
+	// SRTP reports whether the session takes RTP/SAVP (SRTP, under RTSPS).
+	SRTP    bool
+	Client  netip.AddrPort
+	Playing bool
 	// Sent counts what reached the client's socket.
 	FramesSent, PacketsSent, BytesSent uint64
 	// FramesDropped counts frames skipped because the client's backlog was
@@ -52,6 +54,7 @@ func (s *Server) Stats() ServerStats {
 		x := SessionStats{
 			ID:           ss.id,
 			Transport:    ss.transport.String(),
+			SRTP:         ss.secure,
 			FractionLost: float64(ss.fractionLost.Load()) / 256,
 			TotalLost:    ss.totalLost.Load(),
 			Jitter:       time.Duration(ss.jitter.Load()) * time.Second / 90000,

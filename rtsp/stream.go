@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcamd/ipcamd/h264"
@@ -32,6 +33,10 @@ type Stream struct {
 	rate        *streamRate   // nil without rate adaptation
 	relay       func() string // nil without a relay
 
+	// extSeq is the extended (48-bit) sequence number of the next packet:
+	// its top bits are the SRTP rollover counter.
+	extSeq atomic.Uint64
+
 	mu      sync.Mutex
 	sps     []byte
 	pps     []byte
@@ -43,6 +48,11 @@ type Stream struct {
 	gop       []*frame // the current GOP, from its IDR on; nil while over budget
 	gopSize   int
 	gopOK     bool
+	// SRTP: the stream's key and contexts, made by the first DESCRIBE or
+	// SETUP over TLS, and the number of subscribers that take SRTP. While
+	// there are any, publish encrypts every frame once for all of them.
+	srtp       *streamSRTP
+	secureSubs int
 	// Mapping of the source's monotonic clock to RTP and wall time.
 	started bool
 	pts0    time.Duration
@@ -116,6 +126,7 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 		MaxPayload:  opts.MaxPayload,
 	}
 	s.pk.SetSequence(binary.BigEndian.Uint16(seed[4:]))
+	s.extSeq.Store(uint64(s.pk.Sequence()))
 	s.rtp0 = binary.BigEndian.Uint32(seed[6:])
 	return s
 }
@@ -209,17 +220,25 @@ func (s *Stream) publish(au *h264.AccessUnit, nalus [][]byte) {
 
 	f := s.pool.get()
 	f.seq = s.pk.Sequence()
+	// Count the wraps of the 16-bit sequence number since the start.
+	ext := s.extSeq.Load()
+	ext += uint64(f.seq - uint16(ext))
+	f.roc = uint32(ext >> 16)
 	f.ts = ts
 	f.wall = s.wall0.Add(d)
 	f.idr = au.IDR()
 	var err error
 	f.buf, f.ends, err = s.pk.AppendAccessUnit(f.buf, f.ends, nalus, ts)
+	s.extSeq.Store(ext + uint64(s.pk.Sequence()-f.seq))
 	if err != nil || len(f.ends) == 0 {
 		f.release()
 		return
 	}
 
 	s.mu.Lock()
+	if s.secureSubs > 0 {
+		s.encryptLocked(f)
+	}
 	if f.idr {
 		s.releaseGOPLocked()
 		s.gopOK = true
@@ -283,19 +302,69 @@ func (s *Stream) parameterSets() (sps, pps []byte) {
 }
 
 // subscribe starts queueing frames for sub, beginning with the current GOP
-// so that the client can decode a picture at once.
+// so that the client can decode a picture at once. An SRTP subscriber
+// needs the stream's key to exist (see secureKey).
 func (s *Stream) subscribe(sub *subscriber) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if sub.secure {
+		s.secureSubs++
+	}
 	if s.requestIDR != nil && (len(s.gop) == 0 || time.Since(s.gop[0].wall) > JoinReplayLimit) {
 		// Fresher to make a new IDR than to replay an old GOP.
 		s.requestIDR()
 	} else {
 		for _, f := range s.gop {
+			if sub.secure && !f.encrypted {
+				// Published while no client took SRTP.
+				s.encryptLocked(f)
+			}
 			sub.enqueue(f)
 		}
 	}
 	s.subs = append(s.subs, sub)
+}
+
+// encryptLocked makes the SRTP twin of f's packets. The caller holds s.mu.
+func (s *Stream) encryptLocked(f *frame) {
+	if s.srtp == nil || f.encrypted {
+		return
+	}
+	if err := s.srtp.encrypt(f); err != nil {
+		s.log.Warn("rtsp: SRTP clients skip a frame", "path", s.path, "err", err)
+	}
+}
+
+// secureKey returns the stream's SRTP sender, making its key on first use.
+func (s *Stream) secureKey() (*streamSRTP, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srtp == nil {
+		sp, err := newStreamSRTP(s.SSRC())
+		if err != nil {
+			return nil, err
+		}
+		s.srtp = sp
+	}
+	return s.srtp, nil
+}
+
+// keyMgmt returns the MIKEY message that gives a client the
+// stream's SRTP key, with the rollover counter of the first packet the
+// client will likely get: that of the current GOP's IDR, which a new
+// client is replayed from, or else that of the next packet.
+func (s *Stream) keyMgmt() ([]byte, error) {
+	sp, err := s.secureKey()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	roc := uint32(s.extSeq.Load() >> 16)
+	if len(s.gop) > 0 {
+		roc = s.gop[0].roc
+	}
+	s.mu.Unlock()
+	return sp.mikey(roc)
 }
 
 // unsubscribe stops queueing frames for sub.
@@ -304,6 +373,9 @@ func (s *Stream) unsubscribe(sub *subscriber) {
 	defer s.mu.Unlock()
 	for i, x := range s.subs {
 		if x == sub {
+			if sub.secure {
+				s.secureSubs--
+			}
 			last := len(s.subs) - 1
 			s.subs[i] = s.subs[last]
 			s.subs[last] = nil

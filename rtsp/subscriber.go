@@ -39,6 +39,7 @@ type sink interface {
 type subscriber struct {
 	signal chan struct{} // one-slot wake-up for the sender
 	out    sink
+	secure bool // the client takes the frames' SRTP packets; fixed
 
 	mu       sync.Mutex
 	q        []*frame // ring of queued frames, len is a power of two
@@ -91,6 +92,10 @@ func newSubscriber(out sink, maxFrames, maxBytes int, cnt *counters) *subscriber
 // deliver sends f at once if the client is idle and its socket has room,
 // and queues it otherwise. It never blocks on the network.
 func (s *subscriber) deliver(f *frame) {
+	if s.secure && !f.encrypted {
+		s.skip()
+		return
+	}
 	s.mu.Lock()
 	if !s.started || s.busy || s.n > 0 || s.stopped || (s.waitIDR && !f.idr) {
 		s.mu.Unlock()
@@ -137,8 +142,20 @@ func (s *subscriber) wake() {
 	}
 }
 
+// skip drops a frame the client cannot be sent, and the rest of its GOP.
+func (s *subscriber) skip() {
+	s.mu.Lock()
+	s.waitIDR = true
+	s.mu.Unlock()
+	s.cnt.framesDropped.Add(1)
+}
+
 // enqueue adds f to the backlog, or drops it. It never blocks.
 func (s *subscriber) enqueue(f *frame) {
+	if s.secure && !f.encrypted {
+		s.skip()
+		return
+	}
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()

@@ -1,6 +1,6 @@
 // Package headers parses and formats the structured RTSP 1.0 (RFC 2326)
 // header values that an RTSP server needs to understand: Transport,
-// Session, RTP-Info, Range, Authorization and WWW-Authenticate.
+// Session, RTP-Info, Range, Authorization, WWW-Authenticate and KeyMgmt.
 //
 // Each header has a type with an Unmarshal method, which parses one header
 // value (the text after "Name:" with surrounding whitespace removed), and a
@@ -11,7 +11,8 @@
 // Marshal.
 //
 // Parse errors start with "rtsp: malformed <Name> header" and quote the
-// offending value (except Authorization's, which carry credentials); errors that a server answers with a specific status code
+// offending value (except Authorization's and KeyMgmt's, which carry
+// credentials or keys); errors that a server answers with a specific status code
 // can be recognised with errors.Is (see ErrUnsupportedProfile and
 // ErrUnsupportedRangeUnit).
 package headers

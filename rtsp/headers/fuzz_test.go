@@ -64,6 +64,30 @@ func checkTransportRoundTrip(t *testing.T, tr Transport) {
 	}
 }
 
+func FuzzKeyMgmt(f *testing.F) {
+	f.Add(`prot=mikey;uri="rtsps://h/main/trackID=0";data="AQAFAA=="`)
+	f.Fuzz(func(t *testing.T, v string) {
+		var k KeyMgmt
+		if err := k.Unmarshal(v); err != nil {
+			if !strings.HasPrefix(err.Error(), "rtsp: malformed KeyMgmt header: ") {
+				t.Fatalf("error %q lacks prefix", err)
+			}
+			return
+		}
+		if len(k.Data) == 0 {
+			t.Fatalf("Unmarshal(%q) accepted empty data", v)
+		}
+		m := k.Marshal()
+		var back KeyMgmt
+		if err := back.Unmarshal(m); err != nil || !reflect.DeepEqual(back, k) {
+			t.Fatalf("round trip through %q: %+v, %v; want %+v", m, back, err, k)
+		}
+		if m2 := back.Marshal(); m2 != m {
+			t.Fatalf("Marshal not stable: %q then %q", m, m2)
+		}
+	})
+}
+
 func FuzzSession(f *testing.F) {
 	f.Add("12345678;timeout=60")
 	f.Fuzz(func(t *testing.T, v string) {

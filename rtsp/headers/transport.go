@@ -9,9 +9,9 @@ import (
 )
 
 // ErrUnsupportedProfile is wrapped by the errors Transport.Unmarshal and
-// ParseTransports return for a transport other than RTP/AVP over UDP or
-// TCP, such as RTP/SAVP. A server answers it with 461 Unsupported
-// Transport.
+// ParseTransports return for a transport other than RTP/AVP or RTP/SAVP
+// over UDP or TCP, such as RTP/AVPF. A server answers it with 461
+// Unsupported Transport.
 var ErrUnsupportedProfile = errors.New("unsupported transport profile")
 
 // Protocol is the lower transport of an RTP/AVP transport.
@@ -32,6 +32,26 @@ func (p Protocol) String() string {
 		return "TCP"
 	}
 	return "Protocol(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Profile is the RTP profile of a transport.
+type Profile int
+
+// RTP profiles.
+const (
+	ProfileAVP  Profile = iota // "RTP/AVP": plain RTP (RFC 3551)
+	ProfileSAVP                // "RTP/SAVP": SRTP (RFC 3711), keyed by KeyMgmt
+)
+
+// String returns "AVP" or "SAVP".
+func (p Profile) String() string {
+	switch p {
+	case ProfileAVP:
+		return "AVP"
+	case ProfileSAVP:
+		return "SAVP"
+	}
+	return "Profile(" + strconv.Itoa(int(p)) + ")"
 }
 
 // Delivery is the delivery method of a transport.
@@ -57,6 +77,8 @@ func (d Delivery) String() string {
 // Transport is one transport specification of a Transport header (RFC 2326
 // §12.39). Optional fields are nil, or empty, when the parameter is absent.
 type Transport struct {
+	// Profile is the RTP profile, RTP/AVP or RTP/SAVP.
+	Profile Profile
 	// Protocol is the lower transport.
 	Protocol Protocol
 	// Delivery is the "unicast" or "multicast" parameter. RFC 2326 makes
@@ -99,8 +121,8 @@ func (t *Transport) Unmarshal(v string) error {
 
 // ParseTransports parses a Transport header value holding a comma-separated
 // list of alternative transport specifications, in the client's order of
-// preference. Alternatives with a profile other than RTP/AVP, such as
-// RTP/SAVP, are skipped; if no alternative is left the error wraps
+// preference. Alternatives with a profile other than RTP/AVP and RTP/SAVP,
+// such as RTP/AVPF, are skipped; if no alternative is left the error wraps
 // ErrUnsupportedProfile. Any other malformed alternative fails the whole
 // header. Parameter values cannot contain commas, so the RFC 7826 form
 // mode="PLAY,RECORD" is not supported.
@@ -143,6 +165,10 @@ func parseTransport(v string) (Transport, error) {
 		t.Protocol = ProtocolUDP
 	case strings.EqualFold(profile, "RTP/AVP/TCP"):
 		t.Protocol = ProtocolTCP
+	case strings.EqualFold(profile, "RTP/SAVP"), strings.EqualFold(profile, "RTP/SAVP/UDP"):
+		t.Profile, t.Protocol = ProfileSAVP, ProtocolUDP
+	case strings.EqualFold(profile, "RTP/SAVP/TCP"):
+		t.Profile, t.Protocol = ProfileSAVP, ProtocolTCP
 	case profile == "":
 		return t, errors.New("missing transport protocol")
 	default:
@@ -282,16 +308,19 @@ func parsePair(s string, max uint64) ([2]int, error) {
 
 // Marshal formats t as a Transport header value, such as
 // "RTP/AVP;unicast;client_port=5000-5001;server_port=8000-8001;ssrc=0000ABCD"
-// or "RTP/AVP/TCP;unicast;interleaved=0-1". Parameters appear in a fixed
+// or "RTP/SAVP/TCP;unicast;interleaved=0-1". Parameters appear in a fixed
 // order: delivery, destination, source, port, ttl, client_port,
 // server_port, interleaved, ssrc, mode. The SSRC is written as 8 upper-case
 // hex digits; invalid addresses are omitted.
 func (t Transport) Marshal() string {
 	b := make([]byte, 0, 96)
-	if t.Protocol == ProtocolTCP {
-		b = append(b, "RTP/AVP/TCP"...)
+	if t.Profile == ProfileSAVP {
+		b = append(b, "RTP/SAVP"...)
 	} else {
 		b = append(b, "RTP/AVP"...)
+	}
+	if t.Protocol == ProtocolTCP {
+		b = append(b, "/TCP"...)
 	}
 	if t.Delivery != nil {
 		b = append(b, ';')

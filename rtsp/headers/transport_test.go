@@ -27,6 +27,23 @@ func TestTransportUnmarshal(t *testing.T) {
 			canonical: "RTP/AVP;unicast;client_port=5000-5001",
 		},
 		{
+			name: "gortsplib SAVP udp",
+			in:   "RTP/SAVP;unicast;client_port=41000-41001",
+			want: Transport{Profile: ProfileSAVP, Delivery: unicast, ClientPorts: &[2]int{41000, 41001}},
+		},
+		{
+			name:      "SAVP tcp, lower case",
+			in:        "rtp/savp/tcp;unicast;interleaved=2-3",
+			want:      Transport{Profile: ProfileSAVP, Protocol: ProtocolTCP, Delivery: unicast, Interleaved: &[2]int{2, 3}},
+			canonical: "RTP/SAVP/TCP;unicast;interleaved=2-3",
+		},
+		{
+			name:      "SAVP explicit UDP",
+			in:        "RTP/SAVP/UDP;unicast;client_port=41000-41001;ssrc=0000abcd",
+			want:      Transport{Profile: ProfileSAVP, Delivery: unicast, ClientPorts: &[2]int{41000, 41001}, SSRC: ptr[uint32](0xabcd)},
+			canonical: "RTP/SAVP;unicast;client_port=41000-41001;ssrc=0000ABCD",
+		},
+		{
 			name: "VLC/live555 udp",
 			in:   "RTP/AVP;unicast;client_port=41966-41967",
 			want: Transport{Protocol: ProtocolUDP, Delivery: unicast, ClientPorts: &[2]int{41966, 41967}},
@@ -156,8 +173,8 @@ func TestTransportUnmarshalErrors(t *testing.T) {
 	}{
 		{"", false},
 		{";unicast", false},
-		{"RTP/SAVP;unicast;client_port=5000-5001", true},
 		{"RTP/AVPF;unicast", true},
+		{"RTP/SAVPF;unicast", true},
 		{"RAW/RAW/UDP;unicast", true},
 		{"RTP/AVP/TCP;interleaved=0-1,RTP/AVP", false},
 		{"RTP/AVP;client_port=5000-", false},
@@ -222,9 +239,17 @@ func TestParseTransports(t *testing.T) {
 			want: []Transport{{Delivery: unicast, ClientPorts: &[2]int{41966, 41967}}},
 		},
 		{
-			name: "SAVP alternative skipped, spaces after comma",
-			in:   "RTP/SAVP;unicast;client_port=5000-5001, RTP/AVP;unicast;client_port=5002-5003 ,",
+			name: "AVPF alternative skipped, spaces after comma",
+			in:   "RTP/AVPF;unicast;client_port=5000-5001, RTP/AVP;unicast;client_port=5002-5003 ,",
 			want: []Transport{{Delivery: unicast, ClientPorts: &[2]int{5002, 5003}}},
+		},
+		{
+			name: "gortsplib SAVP over UDP and TCP",
+			in:   "RTP/SAVP;unicast;client_port=5000-5001,RTP/SAVP/TCP;unicast;interleaved=0-1",
+			want: []Transport{
+				{Profile: ProfileSAVP, Delivery: unicast, ClientPorts: &[2]int{5000, 5001}},
+				{Profile: ProfileSAVP, Protocol: ProtocolTCP, Delivery: unicast, Interleaved: &[2]int{0, 1}},
+			},
 		},
 		{
 			name: "GStreamer udp, multicast, tcp",
@@ -256,10 +281,10 @@ func TestParseTransportsErrors(t *testing.T) {
 	}{
 		{"", false},
 		{" , ", false},
-		{"RTP/SAVP;unicast;client_port=5000-5001", true},
-		{"RTP/SAVP;unicast,RTP/AVPF;unicast", true},
+		{"RTP/AVPF;unicast;client_port=5000-5001", true},
+		{"RTP/SAVPF;unicast,RTP/AVPF;unicast", true},
 		{"RTP/AVP;unicast;client_port=5000-,RTP/AVP/TCP;interleaved=0-1", false},
-		{"RTP/SAVP;unicast,RTP/AVP;ttl=999", false},
+		{"RTP/AVPF;unicast,RTP/AVP;ttl=999", false},
 	}
 	for _, tt := range tests {
 		ts, err := ParseTransports(tt.in)
@@ -279,5 +304,8 @@ func TestProtocolDeliveryString(t *testing.T) {
 	}
 	if DeliveryUnicast.String() != "unicast" || DeliveryMulticast.String() != "multicast" || Delivery(9).String() != "Delivery(9)" {
 		t.Error("Delivery.String")
+	}
+	if ProfileAVP.String() != "AVP" || ProfileSAVP.String() != "SAVP" || Profile(5).String() != "Profile(5)" {
+		t.Error("Profile.String")
 	}
 }
