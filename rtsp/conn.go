@@ -472,6 +472,12 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 				refused = "no RTP/SAVP over multicast"
 				continue
 			}
+		} else if c.isTLS() && t.Protocol == headers.ProtocolUDP {
+			// A client of rtsps:// expects the video encrypted: plain
+			// RTP beside the TLS connection would not be. It may fall
+			// back to TCP inside TLS or to RTP/SAVP.
+			refused = "plain RTP over UDP under rtsps://; use RTP/SAVP or TCP"
+			continue
 		}
 		if t.Delivery != nil && *t.Delivery == headers.DeliveryMulticast {
 			// The client's destination, port and ttl, if any, are

@@ -55,9 +55,11 @@
 // SRTP clients. Sender reports go out as SRTCP, and a client's SRTCP
 // receiver reports are decrypted with the key of its SETUP request's
 // KeyMgmt header. RTP/SAVP is refused (461) on plain RTSP, where the key
-// would travel in clear, and for multicast. With Options.Auth set, every request but OPTIONS
-// needs Digest (SHA-256 or MD5) or, over TLS, Basic credentials; see
-// package rtsp/auth.
+// would travel in clear, and for multicast; plain RTP over UDP is refused
+// under TLS, where the client expects the video encrypted.
+//
+// With Options.Auth set, every request but OPTIONS needs Digest (SHA-256
+// or MD5) or, over TLS, Basic credentials; see package rtsp/auth.
 //
 // Connections are capped in total and per client address; a connection
 // that carries no TCP session closes after Options.IdleTimeout of silence,

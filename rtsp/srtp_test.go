@@ -205,8 +205,8 @@ func noOrigin(sdp string) string {
 }
 
 // TestSAVPRefusedWithoutTLS checks that a client cannot set up SRTP over
-// plain RTSP, where its key would travel in clear, and that a bad key is
-// refused over TLS.
+// plain RTSP, where its key would travel in clear, that a bad key is
+// refused over TLS, and that under TLS plain RTP over UDP is refused.
 func TestSAVPRefusedWithoutTLS(t *testing.T) {
 	ts, tlsAddr := startTLSServer(t, Options{})
 	_, kh := testClientKey(t, 1)
@@ -228,8 +228,19 @@ func TestSAVPRefusedWithoutTLS(t *testing.T) {
 			t.Errorf("SETUP with KeyMgmt %q: %d %s, want 400 Bad KeyMgmt Header", bad, res.StatusCode, res.Reason)
 		}
 	}
-	if n := len(ts.srv.Stats().Sessions); n != 1 {
-		t.Errorf("%d sessions, want only the plain one", n)
+	// Under rtsps:// plain RTP over UDP would leave the video in clear.
+	res = dialTLS(t, tlsAddr).do("SETUP", "rtsps://"+tlsAddr+"/main/trackID=0",
+		"Transport", "RTP/AVP;unicast;client_port=5000-5001")
+	if res.StatusCode != 461 {
+		t.Errorf("plain RTP/AVP over UDP under TLS: status %d, want 461", res.StatusCode)
+	}
+	res = dialTLS(t, tlsAddr).do("SETUP", "rtsps://"+tlsAddr+"/main/trackID=0",
+		"Transport", "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=0-1")
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Transport"), "RTP/AVP/TCP;") {
+		t.Errorf("UDP or TCP under TLS: %d, Transport %q; want TCP inside TLS", res.StatusCode, res.Header.Get("Transport"))
+	}
+	if n := len(ts.srv.Stats().Sessions); n != 2 {
+		t.Errorf("%d sessions, want the plain one and the TCP one under TLS", n)
 	}
 }
 
