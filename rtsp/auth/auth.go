@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcamd/ipcamd/rtsp/headers"
@@ -162,7 +164,7 @@ type Config struct {
 // challenge with stale=true and retry.
 type Verifier struct {
 	realm                string
-	users                map[string]*account
+	users                atomic.Pointer[map[string]*account] // replaced whole by SetUsers
 	allowBasicWithoutTLS bool
 	nonceLifetime        time.Duration
 	limiter              *limiter // nil without a limit
@@ -202,7 +204,6 @@ func (a *account) authenticated() *User {
 func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		realm:                cfg.Realm,
-		users:                make(map[string]*account, len(cfg.Users)),
 		allowBasicWithoutTLS: cfg.AllowBasicWithoutTLS,
 		nonceLifetime:        cfg.NonceLifetime,
 		epoch:                time.Now(),
@@ -234,11 +235,32 @@ func New(cfg Config) (*Verifier, error) {
 	case cfg.MaxFailures > 0:
 		v.limiter = newLimiter(cfg.MaxFailures, window)
 	}
-	for i, u := range cfg.Users {
+	users, err := accounts(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	v.users.Store(&users)
+	rand.Read(v.nonceKey[:])
+	rand.Read(v.cacheKey[:])
+	v.dummy = Hash{Iterations: DefaultIterations, Salt: make([]byte, saltLen), Key: make([]byte, keyLen)}
+	if len(cfg.Users) > 0 {
+		v.dummy.Iterations = users[cfg.Users[0].Name].hash.Iterations
+	}
+	rand.Read(v.dummy.Salt)
+	rand.Read(v.dummy.Key)
+	rand.Read(v.dummy.MD5[:])
+	rand.Read(v.dummy.SHA256[:])
+	return v, nil
+}
+
+// accounts checks users and returns them by name.
+func accounts(users []User) (map[string]*account, error) {
+	m := make(map[string]*account, len(users))
+	for i, u := range users {
 		if err := checkUserName(u.Name); err != nil {
 			return nil, fmt.Errorf("auth: user %d: %w", i+1, err)
 		}
-		if v.users[u.Name] != nil {
+		if m[u.Name] != nil {
 			return nil, fmt.Errorf("auth: duplicate user %q", u.Name)
 		}
 		if !u.Role.valid() {
@@ -248,26 +270,71 @@ func New(cfg Config) (*Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth: user %q: malformed password hash: %w", u.Name, err)
 		}
-		v.users[u.Name] = &account{user: u, hash: h}
+		m[u.Name] = &account{user: u, hash: h}
 	}
-	rand.Read(v.nonceKey[:])
-	rand.Read(v.cacheKey[:])
-	v.dummy = Hash{Iterations: DefaultIterations, Salt: make([]byte, saltLen), Key: make([]byte, keyLen)}
-	if len(cfg.Users) > 0 {
-		v.dummy.Iterations = v.users[cfg.Users[0].Name].hash.Iterations
+	return m, nil
+}
+
+// SetUsers replaces the accounts, checked as New checks them, for every
+// request from now on; on error nothing changes. The limit on failed
+// attempts carries over. An empty list makes v Open.
+func (v *Verifier) SetUsers(users []User) error {
+	m, err := accounts(users)
+	if err != nil {
+		return err
 	}
-	rand.Read(v.dummy.Salt)
-	rand.Read(v.dummy.Key)
-	rand.Read(v.dummy.MD5[:])
-	rand.Read(v.dummy.SHA256[:])
-	return v, nil
+	v.users.Store(&m)
+	v.mu.Lock()
+	clear(v.basicOK) // a changed password must not pass from the cache
+	v.mu.Unlock()
+	return nil
+}
+
+// Users returns the accounts' names and roles, sorted by name, without
+// their hashes.
+func (v *Verifier) Users() []User {
+	m := *v.users.Load()
+	out := make([]User, 0, len(m))
+	for _, a := range m {
+		out = append(out, *a.authenticated())
+	}
+	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // Open reports whether v has no users, in which case Check allows every
 // request.
 func (v *Verifier) Open() bool {
-	return len(v.users) == 0
+	return len(*v.users.Load()) == 0
 }
+
+// CheckPassword verifies a user name and password given directly, as in a
+// login form, from the client at remote. Failures count towards the same
+// limit as those of Check, so a client cannot guess by switching between
+// the login form and RTSP. It returns a copy of the user without its
+// hash, an error that says the name or password is wrong (without telling
+// which), or ErrTooManyFailures. An Open Verifier returns nil and no error.
+func (v *Verifier) CheckPassword(name, password string, remote netip.Addr) (*User, error) {
+	if v.Open() {
+		return nil, nil
+	}
+	now := v.now()
+	if v.limiter != nil && v.limiter.blocked(remote, now) {
+		return nil, ErrTooManyFailures
+	}
+	acct, err := v.checkBasic(name, password)
+	if err != nil {
+		if v.limiter != nil {
+			v.limiter.fail(remote, now)
+		}
+		return nil, ErrWrongPassword
+	}
+	return acct.authenticated(), nil
+}
+
+// ErrWrongPassword is CheckPassword's answer to an unknown user or a wrong
+// password.
+var ErrWrongPassword = errors.New("auth: wrong user name or password")
 
 // Challenge is the error Check returns when a request must be answered
 // with 401 Unauthorized.
@@ -381,7 +448,7 @@ func (v *Verifier) challenge(now time.Time, tls, stale bool, err error) *Challen
 }
 
 func (v *Verifier) checkBasic(name, password string) (*account, error) {
-	acct := v.users[name]
+	acct := (*v.users.Load())[name]
 	if acct == nil {
 		v.dummy.checkPassword(password) // take as long as for a user
 		return nil, fmt.Errorf("unknown user %q", name)
@@ -424,7 +491,7 @@ func (v *Verifier) checkDigest(method, uri string, d *headers.DigestParams) (*ac
 	if !uriMatches(d.URI, uri) {
 		return nil, fmt.Errorf("signed URI %q is not the Request-URI %q", d.URI, uri)
 	}
-	acct := v.users[d.Username]
+	acct := (*v.users.Load())[d.Username]
 	h := &v.dummy // take as long for an unknown user
 	if acct != nil {
 		h = &acct.hash

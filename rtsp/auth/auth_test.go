@@ -690,3 +690,67 @@ func TestChallengeParses(t *testing.T) {
 		t.Errorf("challenges %+v", got)
 	}
 }
+
+// TestCheckPasswordSharesTheLimit logs in with a password form: the right
+// password passes, wrong ones fail without saying which part was wrong,
+// and they count towards the same limit as RTSP's: once it is reached, the
+// right password and RTSP Digest are refused too.
+func TestCheckPasswordSharesTheLimit(t *testing.T) {
+	users := []User{{Name: "admin", Hash: testHash(t, "admin", "", "secret"), Role: RoleAdmin}}
+	v, _ := newTestVerifier(t, Config{MaxFailures: 3, Users: users})
+	if u, err := v.CheckPassword("admin", "secret", client); err != nil || u == nil || u.Name != "admin" || u.Role != RoleAdmin || u.Hash != "" {
+		t.Fatalf("right password: %+v, %v", u, err)
+	}
+	for _, tc := range []struct{ name, pw string }{{"admin", "wrong"}, {"nobody", "secret"}, {"admin", ""}} {
+		if u, err := v.CheckPassword(tc.name, tc.pw, client); !errors.Is(err, ErrWrongPassword) || u != nil {
+			t.Fatalf("%s/%q: %+v, %v; want ErrWrongPassword", tc.name, tc.pw, u, err)
+		}
+	}
+	if _, err := v.CheckPassword("admin", "secret", client); !errors.Is(err, ErrTooManyFailures) {
+		t.Fatalf("after 3 failures: %v, want ErrTooManyFailures", err)
+	}
+	if _, err := v.Check("DESCRIBE", "rtsp://h/s", "", client, true); !errors.Is(err, ErrTooManyFailures) {
+		t.Fatalf("RTSP after 3 login failures: %v, want ErrTooManyFailures", err)
+	}
+	other := netip.MustParseAddr("192.0.2.99")
+	if _, err := v.CheckPassword("admin", "secret", other); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+}
+
+// TestSetUsers replaces the accounts: a new user and a new password work
+// at once, the old password (even cached from Basic) does not, a bad list
+// changes nothing, and an empty one opens the verifier.
+func TestSetUsers(t *testing.T) {
+	v, _ := newTestVerifier(t, Config{MaxFailures: -1, Users: []User{{Name: "admin", Hash: testHash(t, "admin", "", "old"), Role: RoleAdmin}}})
+	if _, err := v.Check("DESCRIBE", "rtsp://h/s", basic("admin", "old"), client, true); err != nil {
+		t.Fatal(err)
+	}
+	err := v.SetUsers([]User{
+		{Name: "admin", Hash: testHash(t, "admin", "", "new"), Role: RoleAdmin},
+		{Name: "eve", Hash: testHash(t, "eve", "", "pw"), Role: RoleViewer},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Check("DESCRIBE", "rtsp://h/s", basic("admin", "old"), client, true); err == nil {
+		t.Fatal("the old password still passes after SetUsers")
+	}
+	for _, c := range []struct{ user, pw string }{{"admin", "new"}, {"eve", "pw"}} {
+		if u, err := v.CheckPassword(c.user, c.pw, client); err != nil || u.Name != c.user {
+			t.Fatalf("%s: %+v, %v", c.user, u, err)
+		}
+	}
+	if got := v.Users(); len(got) != 2 || got[0].Name != "admin" || got[1].Name != "eve" || got[1].Role != RoleViewer || got[0].Hash != "" {
+		t.Fatalf("Users() = %+v", got)
+	}
+	if err := v.SetUsers([]User{{Name: "a:b", Hash: testHash(t, "x", "", "y")}}); err == nil {
+		t.Fatal("SetUsers accepted a name with a colon")
+	}
+	if len(v.Users()) != 2 {
+		t.Fatal("a refused SetUsers changed the users")
+	}
+	if err := v.SetUsers(nil); err != nil || !v.Open() {
+		t.Fatalf("SetUsers(nil): %v, Open %v", err, v.Open())
+	}
+}
