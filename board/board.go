@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -123,6 +124,8 @@ type Board struct {
 	sensor  Input
 	applied bool // night state applied to the lines
 	closed  bool
+	// switches counts day/night switches applied to the lines.
+	switches atomic.Uint64
 
 	// mu guards the controller and the requested status.
 	mu        sync.Mutex
@@ -311,6 +314,11 @@ func (b *Board) Mode() Mode {
 	return b.ctl.Mode()
 }
 
+// Switches returns the number of day/night switches since Open, in
+// either direction and in any mode: automatic, by SetMode or by the
+// button. The initial day state set by Open is not counted.
+func (b *Board) Switches() uint64 { return b.switches.Load() }
+
 // Night returns the effective state: true when in night (filter out, IR on).
 func (b *Board) Night() bool {
 	b.mu.Lock()
@@ -352,6 +360,7 @@ func (b *Board) sync() error {
 		return nil
 	}
 	err := b.applyLocked(night, false)
+	b.switches.Add(1)
 	if err != nil {
 		b.log.Error("day/night switch", "night", night, "err", err)
 	} else {

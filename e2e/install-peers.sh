@@ -57,6 +57,9 @@ need_cmd nft nftables
 need_pkg python3-pycurl
 # mpv (libavformat RTSP client, Debian 0.35.1), for TestMPV.
 need_cmd mpv mpv
+# The web page's browser tests (TestBrowser*): Debian's chromium, driven by
+# npm playwright-core (below).
+need_cmd chromium chromium
 
 # npm onvif@0.8.3, the library behind many NVRs, in e2e/.npm (not in git).
 npm_dir="$(cd "$(dirname "$0")" && pwd)/.npm"
@@ -71,8 +74,22 @@ install_npm() {
 	(cd "$npm_dir" && npm install --silent --no-audit --no-fund onvif@0.8.3 >/dev/null)
 }
 
+# npm playwright-core@1.65.1 (drives /usr/bin/chromium; downloads no browser)
+# into e2e/testdata/web/node_modules (not in git), from its package-lock.json.
+web_dir="$(cd "$(dirname "$0")" && pwd)/testdata/web"
+install_playwright() {
+	if [ -f "$web_dir/node_modules/playwright-core/package.json" ] &&
+		grep -q '"version": "1.65.1"' "$web_dir/node_modules/playwright-core/package.json"; then
+		return 0
+	fi
+	command -v npm >/dev/null || { echo "install-peers.sh: npm is missing" >&2; exit 1; }
+	echo "install-peers.sh: installing npm playwright-core@1.65.1 into $web_dir/node_modules"
+	(cd "$web_dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
 	install_npm
+	install_playwright
 	exit 0
 fi
 
@@ -93,7 +110,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 
 # Verify what the tests need.
-for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck curl mpv; do
+for c in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 shellcheck curl mpv chromium; do
 	command -v "$c" >/dev/null || { echo "install-peers.sh: $c still missing" >&2; exit 1; }
 done
 for e in rtspsrc rtph264depay h264parse avdec_h264; do
@@ -104,4 +121,5 @@ done
 /usr/bin/python3 -c "import pycurl" ||
 	{ echo "install-peers.sh: /usr/bin/python3 cannot load pycurl" >&2; exit 1; }
 install_npm
+install_playwright
 echo "install-peers.sh: done"

@@ -91,6 +91,22 @@ func (s *Server) mediaServiceCaps() *el {
 			a("NonAggregateControl", "false"), a("NoRTSPStreaming", "false")))
 }
 
+// SetEncoding updates the encoder figures (size, rate, bitrate, GOP) of
+// the profile with token after the camera's settings changed elsewhere
+// (the web page), so that GetProfiles tells the truth. It reports whether
+// there is such a profile.
+func (s *Server) SetEncoding(token string, width, height, fps, bitrateKbps, gop int) bool {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for i := range s.profiles {
+		if p := &s.profiles[i]; p.Token == token {
+			p.Width, p.Height, p.FPS, p.BitrateKbps, p.GOP = width, height, fps, bitrateKbps, gop
+			return true
+		}
+	}
+	return false
+}
+
 // profileList returns a copy of the profiles as they are now.
 func (s *Server) profileList() []Profile {
 	s.pmu.RLock()

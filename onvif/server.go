@@ -2,6 +2,7 @@ package onvif
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -141,6 +143,11 @@ type Server struct {
 	pmu      sync.RWMutex
 	profiles []Profile
 	setMu    sync.Mutex
+
+	// rmu guards requests, the number of requests by service,
+	// operation and result.
+	rmu      sync.Mutex
+	requests map[RequestCount]uint64
 }
 
 // access classes of operations.
@@ -208,7 +215,7 @@ func New(opts Options) (*Server, error) {
 			"onvif://www.onvif.org/hardware/" + strings.ReplaceAll(opts.HardwareID, " ", "%20"),
 		}
 	}
-	s := &Server{opts: opts, log: opts.Logger, nonces: map[string]time.Time{}}
+	s := &Server{opts: opts, log: opts.Logger, nonces: map[string]time.Time{}, requests: map[RequestCount]uint64{}}
 	s.profiles = append([]Profile(nil), opts.Profiles...)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -238,9 +245,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ONVIF services take SOAP requests by POST", http.StatusMethodNotAllowed)
 		return
 	}
+	// Every SOAP request is counted once, by operation and result.
+	rc := RequestCount{Service: serviceOf(r.URL.Path), Operation: "unknown", Result: "ok"}
+	defer func() { s.countRequest(rc) }()
+	fail := func(version int, f *Fault) {
+		rc.Result = f.result()
+		s.writeFault(w, version, f)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
-		s.writeFault(w, 12, fault(http.StatusRequestEntityTooLarge, "Sender", "request too large or unreadable"))
+		fail(12, fault(http.StatusRequestEntityTooLarge, "Sender", "request too large or unreadable"))
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 && s.opts.Authenticate != nil {
@@ -251,18 +265,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			for _, ch := range challenge {
 				w.Header().Add("WWW-Authenticate", ch)
 			}
-			s.writeFault(w, 12, f)
+			fail(12, f)
 			return
 		}
 	}
 	env, err := parseEnvelope(body)
 	if err != nil {
 		if errors.Is(err, errVersion) {
-			s.writeFault(w, 12, fault(http.StatusInternalServerError, "VersionMismatch", "not a SOAP 1.1 or 1.2 envelope"))
+			fail(12, fault(http.StatusInternalServerError, "VersionMismatch", "not a SOAP 1.1 or 1.2 envelope"))
 			return
 		}
-		s.writeFault(w, 12, fault(http.StatusBadRequest, "Sender", "malformed SOAP request", "WellFormed"))
+		fail(12, fault(http.StatusBadRequest, "Sender", "malformed SOAP request", "WellFormed"))
 		return
+	}
+	if _, ok := s.ops[env.Op.XMLName]; ok {
+		// Only known names: a client's made-up ones would grow the
+		// counters without bound.
+		rc.Operation = env.Op.XMLName.Local
 	}
 	c := &call{r: r, env: env, op: &env.Op}
 	c.setLocal()
@@ -277,12 +296,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("WWW-Authenticate", ch)
 		}
 		s.log.Debug("onvif fault", "op", env.Op.XMLName.Local, "fault", f)
-		s.writeFault(w, env.Version, f)
+		fail(env.Version, f)
 		return
 	}
 	b, err := marshalEnvelope(env.Version, reply)
 	if err != nil {
-		s.writeFault(w, env.Version, fault(http.StatusInternalServerError, "Receiver", "internal error"))
+		fail(env.Version, fault(http.StatusInternalServerError, "Receiver", "internal error"))
 		return
 	}
 	w.Header().Set("Content-Type", contentType(env.Version))
@@ -426,4 +445,67 @@ func (s *Server) authenticate(c *call, sec *node) (string, error) {
 	f := fault(http.StatusUnauthorized, "Sender", "sender not authorized: missing or wrong credentials", "NotAuthorized")
 	f.challenge = challenge
 	return "", f
+}
+
+// RequestCount is the number of SOAP requests the server has answered
+// for one service, operation and result.
+type RequestCount struct {
+	// Service is "device", "media", "imaging" or "events", from the
+	// request's path.
+	Service string
+	// Operation is the local name of the request's operation, such as
+	// "GetProfiles", or "unknown" for a request that names none the
+	// server implements or cannot be parsed.
+	Operation string
+	// Result is "ok" for a reply, or for a fault its innermost subcode
+	// (such as "NotAuthorized", "ActionNotSupported", "InvalidArgVal") or,
+	// without one, its code ("Sender", "Receiver", "MustUnderstand",
+	// "VersionMismatch").
+	Result string
+	// Count is the number of requests; it is zero in map keys.
+	Count uint64
+}
+
+// Requests returns the number of SOAP requests answered so far, by
+// service, operation and result, sorted in that order. Requests that are
+// not SOAP (a GET, an unknown path) are not counted.
+func (s *Server) Requests() []RequestCount {
+	s.rmu.Lock()
+	out := make([]RequestCount, 0, len(s.requests))
+	for k, n := range s.requests {
+		k.Count = n
+		out = append(out, k)
+	}
+	s.rmu.Unlock()
+	slices.SortFunc(out, func(a, b RequestCount) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Result, b.Result))
+	})
+	return out
+}
+
+func (s *Server) countRequest(rc RequestCount) {
+	s.rmu.Lock()
+	s.requests[rc]++
+	s.rmu.Unlock()
+}
+
+// serviceOf returns the name of the service at path.
+func serviceOf(path string) string {
+	switch path {
+	case MediaPath:
+		return "media"
+	case ImagingPath:
+		return "imaging"
+	case EventsPath:
+		return "events"
+	}
+	return "device"
+}
+
+// result names the fault for the request counters.
+func (f *Fault) result() string {
+	if n := len(f.Subcodes); n > 0 {
+		return f.Subcodes[n-1]
+	}
+	return f.Code
 }

@@ -30,6 +30,12 @@ func (s *Stream) sdp(local netip.Addr, keyMgmt []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.bitrate != nil {
+		if bps := s.bitrate(); bps > 0 {
+			// RFC 4566 §5.8: what players show as the stream's bitrate.
+			md.Bandwidth = []sdp.Bandwidth{{Type: "AS", Bandwidth: uint64((bps + 999) / 1000)}}
+		}
+	}
 	if keyMgmt != nil {
 		md.MediaName.Protos = []string{"RTP", "SAVP"}
 		md.Attributes = append(md.Attributes, sdp.Attribute{Key: "key-mgmt", Value: "mikey " + base64.StdEncoding.EncodeToString(keyMgmt)})

@@ -189,6 +189,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 			err := sub.run(sctx, o.EvictAfter, o.SenderReportInterval, func() { ss.sendSR(sub, false) })
 			if err != nil {
 				ss.srv.evicted.Add(1)
+				ss.stream.evicted.Add(1)
 				ss.log.Warn("rtsp: evicting a client that cannot keep up", "session", ss.id, "err", err)
 				go ss.close(err.Error())
 			}

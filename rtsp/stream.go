@@ -32,10 +32,17 @@ type Stream struct {
 	requestIDR  func()
 	rate        *streamRate   // nil without rate adaptation
 	relay       func() string // nil without a relay
+	bitrate     func() int    // nil when unknown
 
 	// extSeq is the extended (48-bit) sequence number of the next packet:
 	// its top bits are the SRTP rollover counter.
 	extSeq atomic.Uint64
+
+	// cnt totals what every client of the stream was sent and dropped,
+	// and evicted counts its clients closed for falling behind; they
+	// only grow, also when clients leave.
+	cnt     counters
+	evicted atomic.Uint64
 
 	mu      sync.Mutex
 	sps     []byte
@@ -88,6 +95,9 @@ type StreamOptions struct {
 	// when the server shuts down its players get a REDIRECT request to it.
 	// It is called from any goroutine.
 	Relay func() string
+	// Bitrate, if set, returns the encoder's target bitrate in bits per
+	// second (0 if unknown), which DESCRIBE announces as b=AS.
+	Bitrate func() int
 	// Logger receives the stream's log; default slog.Default().
 	Logger *slog.Logger
 }
@@ -105,6 +115,7 @@ func NewStream(path string, src *ring.Ring, opts StreamOptions) *Stream {
 		maxGOPBytes: opts.MaxGOPBytes,
 		requestIDR:  opts.RequestIDR,
 		relay:       opts.Relay,
+		bitrate:     opts.Bitrate,
 		ready:       make(chan struct{}),
 		pool:        framePool{max: 256},
 	}
@@ -307,6 +318,7 @@ func (s *Stream) parameterSets() (sps, pps []byte) {
 func (s *Stream) subscribe(sub *subscriber) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sub.total = &s.cnt
 	if sub.secure {
 		s.secureSubs++
 	}
@@ -382,6 +394,38 @@ func (s *Stream) unsubscribe(sub *subscriber) {
 			s.subs = s.subs[:last]
 			return
 		}
+	}
+}
+
+// StreamStats is a snapshot of a stream's counters, totalled over all the
+// clients it has had. The counters never go down.
+type StreamStats struct {
+	Path string
+	// Clients is the number of clients playing now; a multicast group
+	// counts as one.
+	Clients int
+	// Sent counts what reached the clients' sockets. A multicast packet
+	// counts once, however many clients receive it.
+	FramesSent, PacketsSent, BytesSent uint64
+	// FramesDropped counts frames skipped because a client's backlog was
+	// full, up to the next IDR.
+	FramesDropped uint64
+	// Evicted counts clients closed because they fell too far behind or
+	// their TCP writes stalled.
+	Evicted uint64
+}
+
+// Stats returns a snapshot of the stream's counters. It is safe to call
+// from any goroutine and does not allocate.
+func (s *Stream) Stats() StreamStats {
+	return StreamStats{
+		Path:          s.path,
+		Clients:       s.clients(),
+		FramesSent:    s.cnt.framesSent.Load(),
+		PacketsSent:   s.cnt.packetsSent.Load(),
+		BytesSent:     s.cnt.bytesSent.Load(),
+		FramesDropped: s.cnt.framesDropped.Load(),
+		Evicted:       s.evicted.Load(),
 	}
 }
 

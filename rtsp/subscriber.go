@@ -55,7 +55,10 @@ type subscriber struct {
 	firstTS  uint32
 
 	cnt *counters
-	one [1]*frame // hold's batch
+	// total, if not nil, also counts what cnt counts: the stream's
+	// totals over all its clients. Set by Stream.subscribe.
+	total *counters
+	one   [1]*frame // hold's batch
 
 	// The last frame sent, for RTCP sender reports.
 	lastTS   atomic.Uint32
@@ -133,6 +136,19 @@ func (s *subscriber) sent(last *frame, frames, packets, bytes int) {
 	s.cnt.framesSent.Add(uint64(frames))
 	s.cnt.packetsSent.Add(uint64(packets))
 	s.cnt.bytesSent.Add(uint64(bytes))
+	if t := s.total; t != nil {
+		t.framesSent.Add(uint64(frames))
+		t.packetsSent.Add(uint64(packets))
+		t.bytesSent.Add(uint64(bytes))
+	}
+}
+
+// dropped counts one frame skipped for the client.
+func (s *subscriber) dropped() {
+	s.cnt.framesDropped.Add(1)
+	if t := s.total; t != nil {
+		t.framesDropped.Add(1)
+	}
 }
 
 func (s *subscriber) wake() {
@@ -147,7 +163,7 @@ func (s *subscriber) skip() {
 	s.mu.Lock()
 	s.waitIDR = true
 	s.mu.Unlock()
-	s.cnt.framesDropped.Add(1)
+	s.dropped()
 }
 
 // enqueue adds f to the backlog, or drops it. It never blocks.
@@ -163,7 +179,7 @@ func (s *subscriber) enqueue(f *frame) {
 	}
 	if s.waitIDR && !f.idr {
 		s.mu.Unlock()
-		s.cnt.framesDropped.Add(1)
+		s.dropped()
 		return
 	}
 	if s.n == len(s.q) || (s.n > 0 && s.bytes+len(f.buf) > s.maxBytes) {
@@ -171,7 +187,7 @@ func (s *subscriber) enqueue(f *frame) {
 		// frames already queued are a complete prefix and still go out.
 		s.waitIDR = true
 		s.mu.Unlock()
-		s.cnt.framesDropped.Add(1)
+		s.dropped()
 		return
 	}
 	s.waitIDR = false

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,6 +63,9 @@ type Source struct {
 	stall time.Duration
 	// backoff bounds, variables for tests
 	minBackoff, maxBackoff time.Duration
+
+	// errs counts device failures, reopens successful reopens.
+	errs, reopens atomic.Uint64
 
 	mu     sync.Mutex
 	dev    device // nil while the device is lost or after Close
@@ -134,6 +138,14 @@ func (s *Source) Path() string { return s.path }
 
 // Mode returns what the source captures.
 func (s *Source) Mode() Mode { return s.m }
+
+// Errors returns the number of device failures since Open: I/O errors,
+// unplugs and stalls, each of which closed the device for a reopen.
+func (s *Source) Errors() uint64 { return s.errs.Load() }
+
+// Reopens returns the number of times Run reopened the device after a
+// failure and streamed again.
+func (s *Source) Reopens() uint64 { return s.reopens.Load() }
 
 // SetControl sets a V4L2 control (V4L2_CID_*), such as exposure or
 // white balance, on the open device. Controls are not restored when the
@@ -250,6 +262,7 @@ func (s *Source) fail(dev device, err error) {
 		s.dev = nil
 	}
 	s.mu.Unlock()
+	s.errs.Add(1)
 	dev.close() // the device failed: errors closing it say nothing new
 	s.log.Warn("capture/v4l2: device failed, reopening", "device", s.path, "err", err)
 }
@@ -283,6 +296,7 @@ func (s *Source) reopen(ctx context.Context) (device, error) {
 				}
 				s.dev = dev
 				s.mu.Unlock()
+				s.reopens.Add(1)
 				if m.Interval != s.m.Interval {
 					s.log.Warn("capture/v4l2: frame rate changed on reopen", "device", s.path, "was", s.m.Interval.String(), "now", m.Interval.String())
 				}

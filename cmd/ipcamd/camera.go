@@ -47,7 +47,7 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 	case isH264 && (kind == "auto" || kind == "passthrough"):
 		log.Info("pipeline: the camera's own H.264, passed through", "camera", spec.Path, "mode", m.String())
 		p := &passthroughSource{cam: cam, log: log}
-		return &source{videoSource: p,
+		return &source{videoSource: p, pipeline: "camera H.264 (" + m.String() + "), passed through",
 			noRaw: "the camera sends H.264, so there are no raw frames to take a snapshot from",
 			settings: func() (streamSettings, streamSettings) {
 				return streamSettings{Width: m.Width, Height: m.Height, FPS: fps}, streamSettings{}
@@ -70,7 +70,7 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 		return nil, err
 	}
 	log.Info("pipeline: camera frames through the "+what, "camera", spec.Path, "mode", m.String())
-	src := &source{videoSource: p, requestIDR: p.RequestIDR, setBitrate: p.setBitrate, latest: &p.latest,
+	src := &source{videoSource: p, pipeline: "camera " + m.String() + " → " + what, requestIDR: p.RequestIDR, setBitrate: p.setBitrate, latest: &p.latest,
 		settings: p.settings, reconfigure: p.reconfigure, setMotion: p.setMotion,
 		setLuma: p.setLuma, setGrayscale: p.setGrayscale,
 		resolutions: ck.resolutions(), maxFPS: ck.maxFPS()}

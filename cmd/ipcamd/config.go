@@ -49,6 +49,8 @@ type Config struct {
 	Board BoardConfig `yaml:"board"`
 	// Watchdog makes the board reset when the pipeline stalls.
 	Watchdog WatchdogConfig `yaml:"watchdog"`
+	// Metrics configures /metrics.
+	Metrics MetricsConfig `yaml:"metrics"`
 	// Push lists RTSP relays the main stream is published to with
 	// ANNOUNCE and RECORD (package rtsp/push).
 	Push []PushConfig `yaml:"push"`
@@ -56,6 +58,13 @@ type Config struct {
 	// path is the file the config was loaded from, if any: a factory
 	// reset puts BoardConfig.FactoryConfig there.
 	path string
+}
+
+// MetricsConfig configures the Prometheus metrics at /metrics.
+type MetricsConfig struct {
+	// Auth makes /metrics need a user (any role), by Digest, or by Basic
+	// where Basic is allowed (TLS, or auth.allow_basic_without_tls).
+	Auth bool `yaml:"auth"`
 }
 
 // PushConfig is one relay to publish the main stream to.

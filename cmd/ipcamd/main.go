@@ -39,6 +39,7 @@ import (
 	"github.com/ipcamd/ipcamd/rtsp"
 	"github.com/ipcamd/ipcamd/rtsp/auth"
 	"github.com/ipcamd/ipcamd/rtsp/push"
+	"github.com/ipcamd/ipcamd/web"
 )
 
 // errRestart ends serve when the service should start again.
@@ -163,6 +164,8 @@ func (f fileSource) Run(ctx context.Context, w auWriter) error { return f.Source
 // of it.
 type source struct {
 	videoSource
+	// pipeline says how the video is made, for the status page.
+	pipeline string
 	// requestIDR asks an encoder for an IDR; nil for sources that cannot.
 	requestIDR func()
 	// latest holds the latest raw frame, for snapshots; nil without one.
@@ -204,7 +207,7 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 			return nil, err
 		}
 		w, h, fps := f.Info()
-		return &source{videoSource: fileSource{f}, noRaw: "the file source replays encoded H.264 and has no raw frames",
+		return &source{videoSource: fileSource{f}, pipeline: "H.264 file replayed as recorded", noRaw: "the file source replays encoded H.264 and has no raw frames",
 			settings: func() (streamSettings, streamSettings) {
 				return streamSettings{Width: w, Height: h, FPS: fps}, streamSettings{}
 			}}, nil
@@ -235,7 +238,7 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 				log.Info("encoder settings from the state directory override the configuration", "file", mediaStatePath(cfg.StateDir))
 			}
 		}
-		src := &source{videoSource: t, requestIDR: t.RequestIDR, setBitrate: t.setBitrate, latest: &t.latest,
+		src := &source{videoSource: t, pipeline: "test pattern → " + what, requestIDR: t.RequestIDR, setBitrate: t.setBitrate, latest: &t.latest,
 			settings: t.settings, reconfigure: t.reconfigure, setMotion: t.setMotion,
 			setLuma: t.setLuma, setGrayscale: t.setGrayscale,
 			resolutions: mainResolutions, maxFPS: 30}
@@ -253,6 +256,12 @@ func openSource(cfg Config, log *slog.Logger) (*source, error) {
 
 // serve runs the whole pipeline until ctx ends.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	if users, ok, err := loadUsersState(cfg.StateDir); err != nil {
+		log.Warn("ignoring the users saved by the web page", "err", err)
+	} else if ok {
+		log.Info("users from the state directory override the configuration", "file", usersStatePath(cfg.StateDir), "users", len(users))
+		cfg.Users = users
+	}
 	cfg, err := firstBoot(cfg, log, stdout)
 	if err != nil {
 		return err
@@ -318,13 +327,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		MinBitrate:  mainRate.MinBitrate,
 		MaxBitrate:  mainRate.MaxBitrate,
 		Relay:       relayURL(cfg.Push, pushers),
+		Bitrate:     func() int { m, _ := src.settings(); return m.Bitrate },
 		Logger:      log,
 	})
 	streams := []*rtsp.Stream{stream}
 	var subRing *ring.Ring
 	if src.setSubOutput != nil {
 		subRing = ring.New(cfg.Buffer/2, 1024)
-		src.setSubOutput(subRing)
 		streams = append(streams, rtsp.NewStream(cfg.RTSP.SubPath, subRing, rtsp.StreamOptions{
 			MaxPayload:  cfg.RTSP.MaxPayload,
 			MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
@@ -332,15 +341,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			SetBitrate:  subRate.SetBitrate,
 			MinBitrate:  subRate.MinBitrate,
 			MaxBitrate:  subRate.MaxBitrate,
+			Bitrate:     func() int { _, s := src.settings(); return s.Bitrate },
 			Logger:      log,
 		}))
 	}
-	verifier, err := auth.New(cfg.authConfig())
+	// allUsers checks every credential; verifier is the same, or nil on
+	// a camera without users, whose services are then set up open.
+	allUsers, err := auth.New(cfg.authConfig())
 	if err != nil {
 		return err
 	}
+	verifier := allUsers
 	if verifier.Open() {
-		log.Warn("no users configured: anyone who can reach the camera can watch it; add users with `ipcamd passwd NAME`")
+		log.Warn("no users configured: anyone who can reach the camera can watch and change it; add users on the web page or with `ipcamd passwd NAME`")
 		verifier = nil
 	}
 	srv := rtsp.NewServer(rtsp.Options{
@@ -370,7 +383,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 	hooks.restart = requestRestart
-	ov := onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, boardImaging{brd}, requestRestart, log)
+	acc := newAccounts(cfg, allUsers, requestRestart, log)
+	ov := onvifHandler(cfg, src, onvifProfiles(cfg, src, srv.MulticastGroup), rtspLn.Addr(), verifier, acc, boardImaging{brd}, requestRestart, log)
 	var ovh http.Handler
 	if ov != nil {
 		ovh = ov
@@ -380,13 +394,39 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			src.setMotion(ov.PublishMotion)
 		}
 	}
-	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh), ReadHeaderTimeout: 5 * time.Second}
+	health := &healthWriter{w: rb}
+	var subHealth *healthWriter
+	if subRing != nil {
+		subHealth = &healthWriter{w: subRing}
+		src.setSubOutput(subHealth)
+	}
+	start := time.Now()
+	var tlsAddr net.Addr
+	if len(listeners) > 1 {
+		tlsAddr = listeners[1].Addr()
+	}
+	cam, err := newWebCamera(&webCamera{cfg: cfg, src: src, srv: srv, brd: brd, onvif: ov, pushers: pushers,
+		health: health, start: start, rtspAddr: rtspLn.Addr(), tlsAddr: tlsAddr, httpAddr: httpLn.Addr(),
+		restart: requestRestart, log: log})
+	if err != nil {
+		return err
+	}
+	liveWidth := 640
+	if _, sub := src.settings(); sub.Width > 0 {
+		liveWidth = sub.Width
+	}
+	page := web.New(web.Config{Camera: cam, Accounts: acc, Verifier: allUsers, MJPEGWidth: liveWidth, Logger: log})
+	metrics := metricsHandler(metricSources{rtsp: srv, streams: streams, encoder: health, subEncoder: subHealth,
+		onvif: ov, board: brd, pushers: pushers, start: start})
+	if cfg.Metrics.Auth {
+		metrics = requireUser(allUsers, metrics)
+	}
+	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh, page, metrics), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 8) // room for every goroutine below, so none blocks after the first error
-	health := &healthWriter{w: rb}
 	wg.Go(func() {
 		defer rb.Close()
 		if subRing != nil {
@@ -509,20 +549,35 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 	return urls
 }
 
-// httpHandler serves the HTTP side: a health check, snapshots, RTSP
-// tunnelled over HTTP, and the ONVIF services under /onvif/ (when onvif
-// is not nil).
-func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif http.Handler) http.Handler {
+// httpHandler serves the HTTP side: the web page and its API, metrics, a
+// health check, snapshots, RTSP tunnelled over HTTP, and the ONVIF
+// services under /onvif/ (when onvif is not nil).
+func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif, page, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", tunnel)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isTunnel(r) {
+			tunnel.ServeHTTP(w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	}))
 	if onvif != nil {
 		mux.Handle("/onvif/", onvif)
 	}
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /snapshot.jpg", requireUser(verifier, snapshotHandler(src.latest, src.noRaw)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+// isTunnel reports whether r is one half of RTSP over HTTP: the GET with
+// its x-sessioncookie, or the POST of base64 requests.
+func isTunnel(r *http.Request) bool {
+	return r.Header.Get("X-Sessioncookie") != "" ||
+		strings.Contains(r.Header.Get("Accept"), "application/x-rtsp-tunnelled") ||
+		strings.Contains(r.Header.Get("Content-Type"), "application/x-rtsp-tunnelled")
 }
 
 // passwd reads a password from in and prints the users: entry for NAME,

@@ -83,10 +83,10 @@ func cmp0(v, def int) int {
 // onvifHandler returns the ONVIF device and media services, or nil (after
 // logging why) if they cannot be set up. verifier nil means no users: the
 // services are open. HTTP Digest is checked by verifier; WS-Security
-// UsernameTokens need plain-text passwords, which the config does not hold,
-// so they are refused when users exist (clients then fall back to Digest,
-// or fail: see the onvif package).
-func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, imaging onvif.Imaging, reboot func(), log *slog.Logger) *onvif.Server {
+// UsernameTokens need the passwords, which acc unseals from the users'
+// wsse entries (users without one are refused WS-Security and fall back
+// to Digest, or fail: see the onvif package).
+func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr net.Addr, verifier *auth.Verifier, acc *accounts, imaging onvif.Imaging, reboot func(), log *slog.Logger) *onvif.Server {
 	port := 0
 	if ta, ok := rtspAddr.(*net.TCPAddr); ok {
 		port = ta.Port
@@ -105,33 +105,9 @@ func onvifHandler(cfg Config, src *source, profiles []onvif.Profile, rtspAddr ne
 		Logger:          log,
 	}
 	if verifier != nil {
-		admins := map[string]bool{}
-		for _, u := range cfg.Users {
-			admins[u.Name] = u.Role.Includes(auth.RoleAdmin)
-		}
-		opts.IsAdmin = func(user string) bool { return admins[user] }
-		// WS-Security needs the passwords: unseal them once at start.
-		passwords := map[string]string{}
-		key, kerr := secretKey(cfg.StateDir, false)
-		for _, u := range cfg.Users {
-			if u.WSSE == "" {
-				continue
-			}
-			if kerr != nil {
-				log.Warn("ONVIF WS-Security is off for a user: no secret key", "user", u.Name, "err", kerr)
-				continue
-			}
-			pw, err := unseal(key, u.Name, u.WSSE)
-			if err != nil {
-				log.Warn("ONVIF WS-Security is off for a user", "user", u.Name, "err", err)
-				continue
-			}
-			passwords[u.Name] = pw
-		}
-		opts.PasswordLookup = func(user string) (string, bool) {
-			pw, ok := passwords[user]
-			return pw, ok
-		}
+		// Users may change on the web page: ask acc every time.
+		opts.IsAdmin = acc.isAdmin
+		opts.PasswordLookup = acc.password
 		opts.Authenticate = func(r *http.Request) (string, bool, []string) {
 			remote := netip.Addr{}
 			if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {

@@ -74,7 +74,8 @@ func TestHTTPHandlerMountsONVIF(t *testing.T) {
 	cfg.StateDir = t.TempDir()
 	src := openTestSource(t, cfg)
 	h := httpHandler(src, nil, http.NotFoundHandler(),
-		onvifHandler(cfg, src, onvifProfiles(cfg, src, mcastOf(cfg)), &net.TCPAddr{Port: 8554}, nil, nil, nil, slog.New(slog.DiscardHandler)))
+		onvifHandler(cfg, src, onvifProfiles(cfg, src, mcastOf(cfg)), &net.TCPAddr{Port: 8554}, nil, nil, nil, nil, slog.New(slog.DiscardHandler)),
+		http.NotFoundHandler(), http.NotFoundHandler())
 	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/></s:Body></s:Envelope>`
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("POST", "http://192.0.2.1:8080/onvif/media_service", strings.NewReader(body)))

@@ -30,15 +30,37 @@ const (
 )
 
 // healthWriter passes access units on and notes when the last one went
-// through: the pipeline is healthy while they keep coming.
+// through: the pipeline is healthy while they keep coming. It also counts
+// them, for the encoder's metrics.
 type healthWriter struct {
 	w    auWriter
 	last atomic.Int64 // unix nanoseconds
+	// frames, bytes (the NAL units' sizes) and idrs count the access
+	// units written.
+	frames, bytes, idrs atomic.Uint64
+	rate                rateWindow
 }
 
 func (h *healthWriter) WriteAccessUnit(au *h264.AccessUnit) error {
-	h.last.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	h.last.Store(now)
+	n := 0
+	for _, nalu := range au.NALUs {
+		n += len(nalu)
+	}
+	h.frames.Add(1)
+	h.bytes.Add(uint64(n))
+	if au.IDR() {
+		h.idrs.Add(1)
+	}
+	h.rate.note(now, h)
 	return h.w.WriteAccessUnit(au)
+}
+
+// counts returns the number of access units written, their bytes and the
+// number of IDRs among them. The counts only grow.
+func (h *healthWriter) counts() (frames, bytes, idrs uint64) {
+	return h.frames.Load(), h.bytes.Load(), h.idrs.Load()
 }
 
 // since returns the time since the last access unit, or since start if

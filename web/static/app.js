@@ -183,7 +183,7 @@ $('#logout').addEventListener('click', async () => {
 // Live view: the MJPEG stream, or a snapshot every second when the stream
 // fails (too many viewers, an old browser, a proxy that buffers).
 
-const live = { mode: 'off', timer: 0, retry: 0, url: '' };
+const live = { mode: 'off', timer: 0, retry: 0, url: '', failures: 0 };
 const liveImg = $('#live');
 
 function liveNote(text) { $('#live-mode').textContent = text; }
@@ -228,13 +228,17 @@ function liveSnapshots() {
     if (live.mode === 'snapshot') live.timer = setTimeout(tick, Math.max(100, 1000 - (Date.now() - t0)));
   };
   tick();
-  // Try the stream again now and then.
+  // Try the stream again: soon after a first failure (no picture yet
+  // right after a start), then now and then.
   clearTimeout(live.retry);
-  live.retry = setTimeout(() => { if (live.mode === 'snapshot') liveStart(); }, 30000);
+  live.failures++;
+  live.retry = setTimeout(() => { if (live.mode === 'snapshot') liveStart(); }, [2000, 10000][live.failures - 1] || 30000);
 }
 
 liveImg.addEventListener('load', () => {
-  if (live.mode === 'mjpeg') liveNote('Live stream (MJPEG), ' + liveImg.naturalWidth + '×' + liveImg.naturalHeight + '.');
+  if (live.mode !== 'mjpeg') return;
+  live.failures = 0;
+  liveNote('Live stream (MJPEG), ' + liveImg.naturalWidth + '×' + liveImg.naturalHeight + '.');
 });
 liveImg.addEventListener('error', () => {
   if (live.mode === 'mjpeg') liveSnapshots();
@@ -314,7 +318,7 @@ function renderStatus(s) {
 
   const relays = s.relays || [];
   $('#st-relays-box').hidden = !relays.length;
-  $('#st-relays').replaceChildren(...relays.map((r) => el('li', null, r.url + ' — ' + r.state)));
+  $('#st-relays').replaceChildren(...relays.map((r) => el('li', null, r.url + ' — ' + r.state + (r.last_error ? ' (' + r.last_error + ')' : ''))));
 
   renderURLs(s);
 }
@@ -322,15 +326,31 @@ function renderStatus(s) {
 // ---------------------------------------------------------------------------
 // Addresses to copy
 
+// hostOf is the host of url, without brackets.
+function hostOf(url) {
+  try { return new URL(url.replace(/^rtsps?:/, 'http:')).hostname.replace(/^\[|\]$/g, ''); } catch (e) { return ''; }
+}
+
 function renderURLs(s) {
+  // For each stream and scheme, the address with the host the page was
+  // opened with (the one that works from here), else the first; the
+  // others under "Other addresses".
+  const here = location.hostname.replace(/^\[|\]$/g, '');
   const list = [];
+  const others = [];
   for (const st of s.streams || []) {
-    for (const u of st.urls || []) list.push([(u.startsWith('rtsps:') ? 'RTSPS ' : 'RTSP ') + st.name + ' stream', u]);
+    for (const scheme of ['rtsp', 'rtsps']) {
+      const urls = (st.urls || []).filter((u) => u.startsWith(scheme + '://'));
+      if (!urls.length) continue;
+      const best = urls.find((u) => hostOf(u) === here) || urls[0];
+      list.push([scheme.toUpperCase() + ' ' + st.name + ' stream', best]);
+      others.push(...urls.filter((u) => u !== best));
+    }
   }
   if (s.onvif_url) list.push(['ONVIF device service', s.onvif_url]);
   list.push(['Snapshot (JPEG)', location.origin + API + '/snapshot']);
   list.push(['Live MJPEG', location.origin + API + '/live.mjpeg']);
-  const key = JSON.stringify(list);
+  const key = JSON.stringify([list, others]);
   if (key === urlsKey) return;
   urlsKey = key;
   $('#urls').replaceChildren(...list.map(([label, url], i) => {
@@ -341,6 +361,9 @@ function renderURLs(s) {
     btn.addEventListener('click', () => copyText(input, btn));
     return el('div', { class: 'url' }, el('label', { for: id }, label), el('div', { class: 'url-row' }, input, btn));
   }));
+  const more = $('#urls-more');
+  more.hidden = !others.length;
+  $('#urls-other').replaceChildren(...others.map((u) => el('li', null, u)));
 }
 
 async function copyText(input, btn) {
@@ -515,7 +538,7 @@ $('#settings-form').addEventListener('submit', async (e) => {
     pollStatus();
   } catch (ex) {
     showFieldError(ex.field, ex.message);
-    setMsg(msg, ex.message, 'error');
+    setMsg(msg, 'Not saved: ' + ex.message, 'error');
   } finally {
     save.disabled = false;
   }
