@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -87,6 +89,13 @@ func TestBoardCameraReplug(t *testing.T) {
 		gaps = append(gaps, fmt.Sprintf("%s %v", what, gap.Round(time.Millisecond)))
 	}
 	addTiming("%s: device back → first resumed frame (an IDR) decoded on the host: %s", t.Name(), strings.Join(gaps, ", "))
+
+	// /metrics counts the outages and the recoveries.
+	metrics := scrapeMetrics(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", b.HTTPPort))
+	if e, r := metrics["ipcamd_capture_errors_total"], metrics["ipcamd_capture_reopens_total"]; e < float64(len(gaps)) || r < float64(len(gaps)) {
+		t.Errorf("after %d replugs /metrics has ipcamd_capture_errors_total %v and ipcamd_capture_reopens_total %v; want at least %d each",
+			len(gaps), e, r, len(gaps))
+	}
 
 	v.dump(t, filepath.Join(labDir, "out", t.Name()+".frames.txt"))
 	if probs := v.problems(); len(probs) > 0 {
@@ -436,4 +445,30 @@ func (v *viewer) waitFrames(n int, timeout time.Duration) (frame, error) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// scrapeMetrics reads the unlabelled samples of a Prometheus text page.
+func scrapeMetrics(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("scraping %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("scraping %s: %d %v", url, res.StatusCode, err)
+	}
+	out := map[string]float64{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+			out[f[0]] = v
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	capture "github.com/ipcamd/ipcamd/capture/v4l2"
@@ -47,7 +48,9 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 	case isH264 && (kind == "auto" || kind == "passthrough"):
 		log.Info("pipeline: the camera's own H.264, passed through", "camera", spec.Path, "mode", m.String())
 		p := &passthroughSource{cam: cam, log: log}
-		return &source{videoSource: p, pipeline: "camera H.264 (" + m.String() + "), passed through",
+		counts := &cameraCounts{}
+		counts.use(cam)
+		return &source{videoSource: p, camera: counts, pipeline: "camera H.264 (" + m.String() + "), passed through",
 			noRaw: "the camera sends H.264, so there are no raw frames to take a snapshot from",
 			settings: func() (streamSettings, streamSettings) {
 				return streamSettings{Width: m.Width, Height: m.Height, FPS: fps}, streamSettings{}
@@ -57,7 +60,7 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 		return nil, fmt.Errorf("encoder.kind passthrough: camera %s gives %s, not H.264", spec.Path, m.Format)
 	}
 
-	ck := &cameraKind{path: spec.Path, format: m.Format.String(), info: info, first: cam, log: log}
+	ck := &cameraKind{path: spec.Path, format: m.Format.String(), info: info, first: cam, counts: &cameraCounts{}, log: log}
 	newMain, what, err := mainEncoder(cfg, log)
 	if err != nil {
 		cam.Close()
@@ -70,7 +73,7 @@ func openCamera(spec SourceSpec, cfg Config, log *slog.Logger) (*source, error) 
 		return nil, err
 	}
 	log.Info("pipeline: camera frames through the "+what, "camera", spec.Path, "mode", m.String())
-	src := &source{videoSource: p, pipeline: "camera " + m.String() + " → " + what, requestIDR: p.RequestIDR, setBitrate: p.setBitrate, latest: &p.latest,
+	src := &source{videoSource: p, camera: ck.counts, pipeline: "camera " + m.String() + " → " + what, requestIDR: p.RequestIDR, setBitrate: p.setBitrate, latest: &p.latest,
 		settings: p.settings, reconfigure: p.reconfigure, setMotion: p.setMotion,
 		setLuma: p.setLuma, setGrayscale: p.setGrayscale,
 		resolutions: ck.resolutions(), maxFPS: ck.maxFPS()}
@@ -129,6 +132,7 @@ type cameraKind struct {
 	format string
 	info   capture.DeviceInfo
 	first  *capture.Source // opened at start, used by the first open
+	counts *cameraCounts
 	log    *slog.Logger
 }
 
@@ -214,7 +218,48 @@ func (k *cameraKind) open(main streamSettings) (rawSource, error) {
 		cam.Close()
 		return nil, fmt.Errorf("camera %s gives %dx%d, not %dx%d", k.path, m.Width, m.Height, main.Width, main.Height)
 	}
+	k.counts.use(cam)
 	return &cameraRaw{cam: cam}, nil
+}
+
+// cameraCounts adds up the failures and recoveries of the camera sources
+// opened one after another (a new one for each change of mode), for
+// /metrics.
+type cameraCounts struct {
+	mu              sync.Mutex
+	errors, reopens uint64 // of the sources replaced
+	cur             *capture.Source
+}
+
+// use makes s the current source.
+func (c *cameraCounts) use(s *capture.Source) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil {
+		c.errors += c.cur.Errors()
+		c.reopens += c.cur.Reopens()
+	}
+	c.cur = s
+}
+
+// Errors counts device failures (I/O errors, unplugs, stalls).
+func (c *cameraCounts) Errors() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return c.errors
+	}
+	return c.errors + c.cur.Errors()
+}
+
+// Reopens counts recoveries from them.
+func (c *cameraCounts) Reopens() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return c.reopens
+	}
+	return c.reopens + c.cur.Reopens()
 }
 
 // cameraRaw turns camera frames into I420 pictures: in place for YU12,

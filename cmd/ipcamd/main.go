@@ -166,6 +166,8 @@ type source struct {
 	videoSource
 	// pipeline says how the video is made, for the status page.
 	pipeline string
+	// camera counts a V4L2 camera's failures; nil for other sources.
+	camera *cameraCounts
 	// requestIDR asks an encoder for an IDR; nil for sources that cannot.
 	requestIDR func()
 	// latest holds the latest raw frame, for snapshots; nil without one.
@@ -417,7 +419,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 	page := web.New(web.Config{Camera: cam, Accounts: acc, Verifier: allUsers, MJPEGWidth: liveWidth, Logger: log})
 	metrics := metricsHandler(metricSources{rtsp: srv, streams: streams, encoder: health, subEncoder: subHealth,
-		onvif: ov, board: brd, pushers: pushers, start: start})
+		onvif: ov, board: brd, pushers: pushers, start: start, camera: cameraCounter(src)})
 	if cfg.Metrics.Auth {
 		metrics = requireUser(allUsers, metrics)
 	}
@@ -706,4 +708,13 @@ func relayURL(cfgs []PushConfig, pushers []*push.Client) func() string {
 		}
 		return ""
 	}
+}
+
+// cameraCounter returns src's camera counters, or a nil interface for a
+// source without a camera.
+func cameraCounter(src *source) captureCounter {
+	if src.camera == nil {
+		return nil
+	}
+	return src.camera
 }
