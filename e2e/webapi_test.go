@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+)
+
+// apiClient is a browser-like client of ipcamd's JSON API: a session
+// cookie and the CSRF token that goes with it.
+type apiClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newAPIClient(t *testing.T, base string) *apiClient {
+	jar, _ := cookiejar.New(nil)
+	return &apiClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
+}
+
+// do sends a JSON request and returns the status and the body.
+func (c *apiClient) do(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+func (c *apiClient) login(user, password string) {
+	c.t.Helper()
+	code, b := c.do("POST", "/api/v1/login", map[string]string{"user": user, "password": password})
+	var s struct{ CSRF string }
+	if code != 200 || json.Unmarshal(b, &s) != nil || s.CSRF == "" {
+		c.t.Fatalf("login as %s: %d %s", user, code, b)
+	}
+	c.csrf = s.CSRF
+}
+
+// rtspPlays reports whether ffprobe can read the stream at url, and its
+// output when it cannot.
+func rtspPlays(t *testing.T, url string) (bool, string) {
+	r := runTool(t, 20*time.Second, t.TempDir(), "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
+		"-show_entries", "stream=codec_name", "-of", "csv=p=0", url)
+	return strings.TrimSpace(r.Stdout) == "h264", r.String()
+}
+
+// TestWebAPIUsers manages users through the JSON API, as the web page
+// does, and checks that each change holds for RTSP at once: a new user
+// can play, a changed password replaces the old one, a removed user is
+// refused. A user added before a restart (POST /api/v1/reboot) can still
+// play after it, from state_dir/users.yaml.
+func TestWebAPIUsers(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	requireTools(t, "ffprobe")
+	srv := startServer(t, serverOptions{Source: "default", Users: []user{{"admin", "admin-secret-1", "admin"}}})
+	c := newAPIClient(t, srv.HTTP)
+	c.login("admin", "admin-secret-1")
+	as := func(name, pw string) string { return withCreds(srv.URL, name, pw) }
+
+	if code, b := c.do("POST", "/api/v1/users", map[string]string{"name": "nvr", "password": "nvr-pass-1", "role": "viewer"}); code != 201 {
+		t.Fatalf("adding a user: %d %s", code, b)
+	}
+	if ok, out := rtspPlays(t, as("nvr", "nvr-pass-1")); !ok {
+		t.Fatalf("the new user cannot play:\n%s", out)
+	}
+	if code, b := c.do("PATCH", "/api/v1/users/nvr", map[string]string{"password": "nvr-pass-2"}); code != 200 {
+		t.Fatalf("changing the password: %d %s", code, b)
+	}
+	if ok, _ := rtspPlays(t, as("nvr", "nvr-pass-1")); ok {
+		t.Fatal("the old password still plays after it was changed")
+	}
+	if ok, out := rtspPlays(t, as("nvr", "nvr-pass-2")); !ok {
+		t.Fatalf("the new password cannot play:\n%s", out)
+	}
+	if code, b := c.do("DELETE", "/api/v1/users/nvr", nil); code != 204 {
+		t.Fatalf("removing the user: %d %s", code, b)
+	}
+	if ok, _ := rtspPlays(t, as("nvr", "nvr-pass-2")); ok {
+		t.Fatal("a removed user still plays")
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		code         int
+		msg          string
+	}{
+		{"DELETE", "/api/v1/users/admin", nil, 409, "at least one admin"},
+		{"POST", "/api/v1/users", map[string]string{"name": "x", "password": "short", "role": "viewer"}, 400, "at least 8 characters"},
+		{"PATCH", "/api/v1/settings", map[string]any{"main": map[string]int{"bitrate": 10}}, 400, "below the minimum"},
+		{"PATCH", "/api/v1/settings", map[string]any{"main": map[string]int{"width": 999, "height": 999}}, 400, "not among the available ones"},
+		{"PATCH", "/api/v1/settings", map[string]string{"day_night": "dusk"}, 400, "is not auto, day or night"},
+		{"POST", "/api/v1/time", map[string]string{"utc": "noon"}, 400, "RFC 3339"},
+	} {
+		code, b := c.do(tc.method, tc.path, tc.body)
+		if code != tc.code || !strings.Contains(string(b), tc.msg) {
+			t.Errorf("%s %s: %d %s, want %d %q", tc.method, tc.path, code, b, tc.code, tc.msg)
+		}
+	}
+
+	// A user survives a restart.
+	if code, b := c.do("POST", "/api/v1/users", map[string]string{"name": "keeper", "password": "keeper-pass", "role": "viewer"}); code != 201 {
+		t.Fatalf("adding a user: %d %s", code, b)
+	}
+	if code, b := c.do("POST", "/api/v1/reboot", nil); code != 202 {
+		t.Fatalf("reboot: %d %s", code, b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(srv.log(), "ipcamd started") < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var ok bool
+	var out string
+	for time.Now().Before(deadline) {
+		if ok, out = rtspPlays(t, as("keeper", "keeper-pass")); ok {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatalf("the user added on the web page cannot play after a restart:\n%s\n--- log ---\n%s", out, tail(srv.log(), 20))
+	}
+	if !strings.Contains(srv.log(), "users from the state directory override the configuration") {
+		t.Errorf("the restart did not load users.yaml:\n%s", tail(srv.log(), 20))
+	}
+	// The restart ended the browser sessions.
+	if code, _ := c.do("GET", "/api/v1/status", nil); code != 401 {
+		t.Errorf("the session outlived the restart: %d", code)
+	}
+}
