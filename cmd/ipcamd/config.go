@@ -49,6 +49,8 @@ type Config struct {
 	Board BoardConfig `yaml:"board"`
 	// Watchdog makes the board reset when the pipeline stalls.
 	Watchdog WatchdogConfig `yaml:"watchdog"`
+	// Time configures the clock.
+	Time TimeConfig `yaml:"time"`
 	// Metrics configures /metrics.
 	Metrics MetricsConfig `yaml:"metrics"`
 	// Push lists RTSP relays the main stream is published to with
@@ -58,6 +60,15 @@ type Config struct {
 	// path is the file the config was loaded from, if any: a factory
 	// reset puts BoardConfig.FactoryConfig there.
 	path string
+}
+
+// TimeConfig configures how the camera keeps its clock.
+type TimeConfig struct {
+	// NTPD is an NTP daemon taking BusyBox ntpd's flags (-n, -p PEER),
+	// which ipcamd runs for the NTP servers chosen on the web page; empty
+	// (the default) only saves them in state_dir/ntp.servers. The
+	// firmware sets /usr/sbin/ntpd.
+	NTPD string `yaml:"ntpd"`
 }
 
 // MetricsConfig configures the Prometheus metrics at /metrics.

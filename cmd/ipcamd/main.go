@@ -407,9 +407,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if len(listeners) > 1 {
 		tlsAddr = listeners[1].Addr()
 	}
+	var ntp *ntpRunner
+	if cfg.Time.NTPD != "" {
+		ntp = newNTPRunner(cfg.Time.NTPD, log)
+	}
 	cam, err := newWebCamera(&webCamera{cfg: cfg, src: src, srv: srv, brd: brd, onvif: ov, pushers: pushers,
 		health: health, start: start, rtspAddr: rtspLn.Addr(), tlsAddr: tlsAddr, httpAddr: httpLn.Addr(),
-		restart: requestRestart, log: log})
+		restart: requestRestart, ntp: ntp, log: log})
 	if err != nil {
 		return err
 	}
@@ -477,6 +481,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	wg.Go(func() { followClients(ctx, brd, srv) })
 	for _, c := range pushers {
 		wg.Go(func() { c.Run(ctx) })
+	}
+	if ntp != nil {
+		wg.Go(func() { ntp.run(ctx) })
 	}
 
 	log.Info("ipcamd started", "version", versionString(), "source", cfg.Source, "board", cfg.Board.Profile)

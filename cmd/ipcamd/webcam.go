@@ -69,6 +69,7 @@ type webCamera struct {
 	start                       time.Time
 	rtspAddr, tlsAddr, httpAddr net.Addr
 	restart                     func()
+	ntp                         *ntpRunner // nil: NTP servers are only saved
 	log                         *slog.Logger
 
 	mu      sync.Mutex // guards state, the rate samples and the settings in flight
@@ -97,6 +98,9 @@ func newWebCamera(c *webCamera) (*webCamera, error) {
 	}
 	c.state = st
 	c.clients = map[string]clientSample{}
+	if c.ntp != nil {
+		c.ntp.set(st.NTPServers)
+	}
 	if m, ok := dayNightModes[st.DayNight]; ok && c.brd != nil {
 		if err := c.brd.SetMode(m); err != nil {
 			c.log.Warn("restoring the day/night mode", "err", err)
@@ -229,6 +233,9 @@ func (c *webCamera) ApplySettings(s web.Settings) error {
 		}
 		if err := writeFileAtomic(ntpServersPath(c.cfg.StateDir), lines, 0o644); err != nil {
 			return fmt.Errorf("saving the NTP servers: %w", err)
+		}
+		if c.ntp != nil {
+			c.ntp.set(next.NTPServers)
 		}
 	}
 	c.state = next
