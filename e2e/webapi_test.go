@@ -157,3 +157,41 @@ func TestWebAPIUsers(t *testing.T) {
 		t.Errorf("the session outlived the restart: %d", code)
 	}
 }
+
+// TestMetricsAuthAndSharedLoginLimit: with metrics.auth /metrics needs a
+// user (curl --digest, as a scraper would); and failed logins on the web
+// page count towards the same limit as RTSP's, so after ten of them RTSP
+// refuses even the right password from that address (403).
+func TestMetricsAuthAndSharedLoginLimit(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	requireTools(t, "ffprobe", "curl")
+	srv := startServer(t, serverOptions{Users: []user{{"scraper", "scraper-pass", "viewer"}}, Config: "metrics:\n  auth: true\n"})
+	res, err := http.Get(srv.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("/metrics without credentials: %s, want 401", res.Status)
+	}
+	r := runTool(t, 10*time.Second, t.TempDir(), "curl", "-s", "--digest", "-u", "scraper:scraper-pass", srv.HTTP+"/metrics")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "ipcamd_uptime_seconds") {
+		t.Fatalf("/metrics with Digest:\n%s", r)
+	}
+
+	c := newAPIClient(t, srv.HTTP)
+	last := 0
+	for range 11 {
+		last, _ = c.do("POST", "/api/v1/login", map[string]string{"user": "scraper", "password": "guess"})
+	}
+	if last != 429 {
+		t.Fatalf("the 11th failed login: %d, want 429", last)
+	}
+	if ok, out := rtspPlays(t, withCreds(srv.URL, "scraper", "scraper-pass")); ok || !strings.Contains(out, "403") {
+		t.Fatalf("RTSP with the right password after 10 failed web logins: plays %v; want 403 Forbidden:\n%s", ok, out)
+	}
+}
