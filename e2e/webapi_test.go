@@ -156,6 +156,30 @@ func TestWebAPIUsers(t *testing.T) {
 	if code, _ := c.do("GET", "/api/v1/status", nil); code != 401 {
 		t.Errorf("the session outlived the restart: %d", code)
 	}
+
+	// A factory reset empties state_dir: the users of the web page are
+	// gone, the config's admin remains.
+	c.login("admin", "admin-secret-1")
+	if code, b := c.do("POST", "/api/v1/factory-reset", nil); code != 202 {
+		t.Fatalf("factory reset: %d %s", code, b)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for strings.Count(srv.log(), "ipcamd started") < 3 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	ok = false
+	for time.Now().Before(deadline) {
+		if ok, out = rtspPlays(t, as("admin", "admin-secret-1")); ok {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatalf("the config's admin cannot play after a factory reset:\n%s\n--- log ---\n%s", out, tail(srv.log(), 20))
+	}
+	if ok, _ := rtspPlays(t, as("keeper", "keeper-pass")); ok {
+		t.Fatal("a user added on the web page still plays after a factory reset")
+	}
 }
 
 // TestMetricsAuthAndSharedLoginLimit: with metrics.auth /metrics needs a
