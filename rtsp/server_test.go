@@ -67,8 +67,9 @@ func startServer(t *testing.T, opts Options, interval time.Duration) *testServer
 	return startServerStream(t, opts, StreamOptions{}, interval)
 }
 
-// startServerStream is startServer with the stream's options.
-func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval time.Duration) *testServer {
+// startServerStream is startServer with the stream's options, and more
+// listeners to serve besides the plain one of ts.addr.
+func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval time.Duration, more ...net.Listener) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -97,7 +98,7 @@ func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval
 		}
 	})
 	wg.Go(func() { st.Run(ctx) })
-	wg.Go(func() { srv.Serve(ctx, ln) })
+	wg.Go(func() { srv.Serve(ctx, append([]net.Listener{ln}, more...)...) })
 	go func() { wg.Wait(); close(ts.done) }()
 	t.Cleanup(ts.stop)
 	return ts

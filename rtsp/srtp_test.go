@@ -3,7 +3,6 @@ package rtsp
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,16 +11,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipcamd/ipcamd/h264"
-	"github.com/ipcamd/ipcamd/ring"
 	"github.com/ipcamd/ipcamd/rtsp/headers"
 	"github.com/ipcamd/ipcamd/rtsp/message"
 	"github.com/ipcamd/ipcamd/rtsp/mikey"
@@ -44,39 +40,11 @@ func startTLSServer(t *testing.T, opts Options) (ts *testServer, tlsAddr string)
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	tln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	rb := ring.New(1<<20, 256)
-	st := NewStream("/main", rb, StreamOptions{Logger: opts.Logger})
-	srv := NewServer(opts, st)
-	ctx, cancel := context.WithCancel(context.Background())
-	ts = &testServer{srv: srv, stream: st, ring: rb, addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			rb.WriteAccessUnit(testAU(i, 10))
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	wg.Go(func() { st.Run(ctx) })
-	wg.Go(func() { srv.Serve(ctx, ln, tls.NewListener(tln, cfg)) })
-	go func() { wg.Wait(); close(ts.done) }()
-	t.Cleanup(ts.stop)
+	ts = startServerStream(t, opts, StreamOptions{}, 20*time.Millisecond, tls.NewListener(tln, cfg))
 	return ts, tln.Addr().String()
 }
 
