@@ -219,3 +219,33 @@ func TestMetricsAuthAndSharedLoginLimit(t *testing.T) {
 		t.Fatalf("RTSP with the right password after 10 failed web logins: plays %v; want 403 Forbidden:\n%s", ok, out)
 	}
 }
+
+// TestWebAPIUserWSSecurity adds an admin through the JSON API and drives
+// ONVIF with it through zeep and a WS-Security PasswordDigest token, at
+// once and without a restart: the page seals the password for
+// WS-Security as `ipcamd passwd` does.
+func TestWebAPIUserWSSecurity(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	wsdl := requireWSDLs(t)
+	requireZeep(t)
+	srv := startServer(t, serverOptions{Source: "default", Users: []user{{"admin", "admin-secret-1", "admin"}}})
+	c := newAPIClient(t, srv.HTTP)
+	c.login("admin", "admin-secret-1")
+	if code, b := c.do("POST", "/api/v1/users", map[string]string{"name": "vms", "password": "vms pass 123", "role": "admin"}); code != 201 {
+		t.Fatalf("adding a user: %d %s", code, b)
+	}
+	host, port := hostPort(t, srv.HTTP)
+	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "vms", "vms pass 123", "wsse")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") || !strings.Contains(r.Stdout, "resized sub 320x180") {
+		t.Fatalf("zeep with WS-Security as a user added on the web page:\n%s\n--- log ---\n%s", r, tail(srv.log(), 20))
+	}
+	// The change ONVIF made shows in the page's settings.
+	code, b := c.do("GET", "/api/v1/settings", nil)
+	if code != 200 || !strings.Contains(string(b), `"sub":{"width":320,"height":180`) {
+		t.Errorf("settings after ONVIF resized the sub stream: %d %s", code, b)
+	}
+}
