@@ -2,18 +2,11 @@ package e2e
 
 import (
 	"crypto/tls"
-	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v5/pkg/headers"
-	"github.com/pion/rtp"
 )
 
 // TestSRTP plays rtsps:// with the gortsplib client over UDP and over TCP:
@@ -55,104 +48,21 @@ func TestSRTP(t *testing.T) {
 }
 
 func srtpPlay(t *testing.T, srv *server, proto string) {
-	const want = 60
-	u, err := base.ParseURL(srv.TLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := gortsplib.ProtocolTCP
-	if proto == "udp" {
-		p = gortsplib.ProtocolUDP
-	}
-	var (
-		mu       sync.Mutex
-		aus      [][][]byte
-		decErrs  []string
-		lost     uint64
-		clientEr []string
-		done     = make(chan struct{})
-	)
-	c := gortsplib.Client{
-		Scheme:      u.Scheme,
-		Host:        u.Host,
-		Protocol:    &p,
-		TLSConfig:   &tls.Config{InsecureSkipVerify: true},
-		ReadTimeout: 5 * time.Second,
-		OnPacketsLost: func(n uint64) {
-			mu.Lock()
-			lost += n
-			mu.Unlock()
-		},
-		OnDecodeError: func(err error) {
-			// Includes SRTP packets that fail authentication.
-			mu.Lock()
-			clientEr = append(clientEr, err.Error())
-			mu.Unlock()
-		},
-	}
-	if err := c.Start(); err != nil {
-		t.Fatalf("gortsplib start: %v", err)
-	}
-	defer c.Close()
-	desc, _, err := c.Describe(u)
-	if err != nil {
-		t.Fatalf("DESCRIBE: %v", err)
-	}
-	var forma *format.H264
-	medi := desc.FindFormat(&forma)
-	if medi == nil {
-		t.Fatalf("no H.264 in the SDP: %+v", desc)
-	}
-	if medi.Profile != headers.TransportProfileSAVP || medi.KeyMgmtMikey == nil {
-		t.Fatalf("rtsps SDP: profile %v, MIKEY %v; want RTP/SAVP with a key", medi.Profile, medi.KeyMgmtMikey != nil)
-	}
-	res, err := c.Setup(desc.BaseURL, medi, 0, 0)
-	if err != nil {
-		t.Fatalf("SETUP RTP/SAVP over %s: %v", proto, err)
+	r := startGortsplibReader(t, srv.TLS, proto, &tls.Config{InsecureSkipVerify: true}, 60)
+	if r.medi.Profile != headers.TransportProfileSAVP || r.medi.KeyMgmtMikey == nil {
+		t.Fatalf("rtsps SDP: profile %v, MIKEY %v; want RTP/SAVP with a key", r.medi.Profile, r.medi.KeyMgmtMikey != nil)
 	}
 	wantTr := "RTP/SAVP;"
 	if proto == "tcp" {
 		wantTr = "RTP/SAVP/TCP;"
 	}
-	if tr := strings.Join(res.Header["Transport"], ","); !strings.HasPrefix(tr, wantTr) {
+	if tr := strings.Join(r.setup.Header["Transport"], ","); !strings.HasPrefix(tr, wantTr) {
 		t.Errorf("SETUP reply Transport %q, want %s...", tr, wantTr)
 	}
-	if km := strings.Join(res.Header["KeyMgmt"], ","); !strings.HasPrefix(km, "prot=mikey;") {
+	if km := strings.Join(r.setup.Header["KeyMgmt"], ","); !strings.HasPrefix(km, "prot=mikey;") {
 		t.Errorf("SETUP reply KeyMgmt %q, want a MIKEY key", km)
 	}
-	dec, err := forma.CreateDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(aus) >= want {
-			return
-		}
-		nalus, err := dec.Decode(pkt)
-		if err != nil {
-			if !errors.Is(err, rtph264.ErrMorePacketsNeeded) {
-				decErrs = append(decErrs, err.Error())
-			}
-			return
-		}
-		aus = append(aus, nalus)
-		if len(aus) == want {
-			close(done)
-		}
-	})
-	if _, err := c.Play(nil); err != nil {
-		t.Fatalf("PLAY: %v", err)
-	}
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		mu.Lock()
-		n := len(aus)
-		mu.Unlock()
-		t.Fatalf("got %d/%d access units over SRTP/%s within 20s (depacketizer errors %v, client errors %v)", n, want, proto, decErrs, clientEr)
-	}
+	r.wait(t, 20*time.Second)
 	if proto == "udp" {
 		// The first SRTCP receiver report, decrypted with the key the
 		// client sent in its SETUP, is logged once by the server.
@@ -164,32 +74,26 @@ func srtpPlay(t *testing.T, srv *server, proto string) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	c.Close()
+	r.c.Close()
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(clientEr) > 0 {
-		t.Errorf("gortsplib errors (SRTP authentication failures among them): %v", clientEr)
+	if idr, _ := r.firstHasIDR(); !idr {
+		t.Errorf("the first decrypted access unit has no IDR")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.clientEr) > 0 {
+		t.Errorf("gortsplib errors (SRTP authentication failures among them): %v", r.clientEr)
 	}
 	switch {
-	case proto == "udp" && lost > 0:
+	case proto == "udp" && r.lost > 0:
 		// Loopback UDP drops datagrams when the client's socket buffer
 		// overflows on a loaded machine (the GOP replayed at PLAY is a
 		// burst); the server's own drops would show as a TCP loss too.
-		t.Logf("gortsplib lost %d UDP packets; depacketizer errors after that: %v", lost, decErrs)
-	case lost > 0:
-		t.Errorf("gortsplib reported %d lost packets", lost)
-	case len(decErrs) > 0:
-		t.Errorf("depacketizer errors: %v", decErrs)
-	}
-	hasIDR := false
-	for _, n := range aus[0] {
-		if len(n) > 0 && n[0]&0x1f == 5 {
-			hasIDR = true
-		}
-	}
-	if !hasIDR {
-		t.Errorf("the first decrypted access unit has no IDR")
+		t.Logf("gortsplib lost %d UDP packets; depacketizer errors after that: %v", r.lost, r.decErrs)
+	case r.lost > 0:
+		t.Errorf("gortsplib reported %d lost packets", r.lost)
+	case len(r.decErrs) > 0:
+		t.Errorf("depacketizer errors: %v", r.decErrs)
 	}
 }
 

@@ -7,11 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/pion/rtp"
 )
 
 // TestRTSPS plays rtsps:// (TLS, interleaved TCP inside) with ffmpeg and
@@ -50,50 +45,5 @@ func TestRTSPS(t *testing.T) {
 // do not come within timeout.
 func gortsplibPlay(t *testing.T, url string, tlsConf *tls.Config, n int, timeout time.Duration) {
 	t.Helper()
-	u, err := base.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := gortsplib.ProtocolTCP
-	c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &p, TLSConfig: tlsConf}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	desc, _, err := c.Describe(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var forma *format.H264
-	medi := desc.FindFormat(&forma)
-	if medi == nil {
-		t.Fatal("no H.264 in the SDP")
-	}
-	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	dec, err := forma.CreateDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	aus := make(chan struct{}, 100)
-	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		if _, err := dec.Decode(pkt); err == nil {
-			select {
-			case aus <- struct{}{}:
-			default:
-			}
-		}
-	})
-	if _, err := c.Play(nil); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.After(timeout)
-	for i := 0; i < n; i++ {
-		select {
-		case <-aus:
-		case <-deadline:
-			t.Fatalf("gortsplib got %d access units from %s in %v, want %d", i, url, timeout, n)
-		}
-	}
+	startGortsplibReader(t, url, "tcp", tlsConf, n).wait(t, timeout)
 }
