@@ -204,18 +204,26 @@ func TestLabDetectVicodec(t *testing.T) {
 	}
 }
 
-func TestLabEncodeVicodec(t *testing.T) {
-	if !lab(t) {
-		return
-	}
+// openLabEncoder opens vicodec's encoder with the lab options, closed when
+// the test ends, and returns a context that ends after timeout.
+func openLabEncoder(t *testing.T, timeout time.Duration) (context.Context, *Encoder) {
+	t.Helper()
 	d := vicodecEncoder(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	enc, err := Open(d.Path, labOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	t.Cleanup(func() { enc.Close() })
+	return ctx, enc
+}
+
+func TestLabEncodeVicodec(t *testing.T) {
+	if !lab(t) {
+		return
+	}
+	ctx, enc := openLabEncoder(t, 90*time.Second)
 	cfg := enc.Config()
 	t.Logf("config %+v", cfg)
 	// vicodec rounds the height up to a multiple of 16 (368 for 360);
@@ -276,14 +284,7 @@ func TestLabDrainRestartVicodec(t *testing.T) {
 	if !lab(t) {
 		return
 	}
-	d := vicodecEncoder(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	enc, err := Open(d.Path, labOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	ctx, enc := openLabEncoder(t, 90*time.Second)
 	src := newFrameSource()
 
 	collect := func(out *[]got) func(Packet) error {
@@ -518,14 +519,7 @@ func TestLabBackpressureVicodec(t *testing.T) {
 	if !lab(t) {
 		return
 	}
-	d := vicodecEncoder(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	enc, err := Open(d.Path, labOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	ctx, enc := openLabEncoder(t, 60*time.Second)
 	cfg := enc.Config()
 	capacity := cfg.OutputBuffers + cfg.CaptureBuffers
 	src := newFrameSource()
@@ -536,7 +530,7 @@ func TestLabBackpressureVicodec(t *testing.T) {
 	}
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 	start := time.Now()
-	err = enc.Encode(short, src.frame(capacity))
+	err := enc.Encode(short, src.frame(capacity))
 	cancelShort()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Encode with every buffer full: %v, want context.DeadlineExceeded", err)
