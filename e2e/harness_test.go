@@ -256,7 +256,7 @@ type serverOptions struct {
 	// "default" passes no -source at all (the live test pattern).
 	Source string
 	// Config is YAML appended to ipcamd's config file (top-level keys
-	// other than rtsp, state_dir and users).
+	// other than http, rtsp, state_dir and users).
 	Config string
 	// Users are added with `ipcamd passwd`, in the instance's state
 	// directory, so that WS-Security works for them too.
@@ -270,11 +270,12 @@ type user struct{ Name, Password, Role string }
 
 // server is one running instance of the server under test.
 type server struct {
-	Kind string
-	Addr string // RTSP host:port
-	URL  string // stream URL
-	HTTP string // ipcamd's HTTP base URL
-	TLS  string // ipcamd's rtsps:// stream URL
+	Kind  string
+	Addr  string // RTSP host:port
+	URL   string // stream URL
+	HTTP  string // ipcamd's HTTP base URL
+	HTTPS string // and its HTTPS one
+	TLS   string // ipcamd's rtsps:// stream URL
 
 	cmd     *exec.Cmd
 	logPath string
@@ -308,7 +309,7 @@ var errNoRetry = errors.New("not retried")
 func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, error) {
 	dir := t.TempDir()
 	rtspPort := freePort(t)
-	httpPort, tlsPort := 0, 0
+	httpPort, tlsPort, httpsPort := 0, 0, 0
 	var cmd *exec.Cmd
 	switch serverKind {
 	case kindIpcamd:
@@ -330,8 +331,8 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		}
 		// Every instance gets its own RTSPS port and state directory, so
 		// that parallel tests do not collide on :8322.
-		tlsPort = freePort(t)
-		body := fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", filepath.Join(dir, "state"), tlsPort)
+		tlsPort, httpsPort = freePort(t), freePort(t)
+		body := fmt.Sprintf("state_dir: %s\nhttp:\n  tls_listen: 127.0.0.1:%d\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", filepath.Join(dir, "state"), httpsPort, tlsPort)
 		if opts.SessionTimeout > 0 {
 			body += fmt.Sprintf("  session_timeout: %s\n", opts.SessionTimeout)
 		}
@@ -384,6 +385,7 @@ func tryStartServer(t *testing.T, opts serverOptions, attempt int) (*server, err
 		Addr:    fmt.Sprintf("127.0.0.1:%d", rtspPort),
 		URL:     fmt.Sprintf("rtsp://127.0.0.1:%d/main", rtspPort),
 		HTTP:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		HTTPS:   fmt.Sprintf("https://127.0.0.1:%d", httpsPort),
 		TLS:     fmt.Sprintf("rtsps://127.0.0.1:%d/main", tlsPort),
 		cmd:     cmd,
 		logPath: logPath,

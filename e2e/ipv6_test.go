@@ -28,7 +28,7 @@ func TestIPv6(t *testing.T) {
 	dir := t.TempDir()
 	port, tlsPort := freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "ipcamd.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir: %s\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", dir, tlsPort)), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir: %s\nhttp:\n  tls_listen: \"\"\nrtsp:\n  tls_listen: 127.0.0.1:%d\n", dir, tlsPort)), 0o644)
 	cmd := exec.Command(ipcamdBin, "-config", cfg, "-source", "file:"+clipPath,
 		"-rtsp", fmt.Sprintf("[::1]:%d", port), "-http", fmt.Sprintf("[::1]:%d", freePort(t)))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

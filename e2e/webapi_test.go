@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +249,57 @@ func TestWebAPIUserWSSecurity(t *testing.T) {
 	code, b := c.do("GET", "/api/v1/settings", nil)
 	if code != 200 || !strings.Contains(string(b), `"sub":{"width":320,"height":180`) {
 		t.Errorf("settings after ONVIF resized the sub stream: %d %s", code, b)
+	}
+}
+
+// TestWebOverHTTPS: the page, its API and ONVIF are served over TLS too
+// (http.tls_listen, with the rtsps:// certificate), and a login there sets
+// a Secure cookie, so the password and the session never cross the
+// network in clear.
+func TestWebOverHTTPS(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	srv := startServer(t, serverOptions{Users: []user{{"admin", "admin-secret-1", "admin"}}})
+	c := newAPIClient(t, srv.HTTPS)
+	c.hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	code, b := c.do("POST", "/api/v1/login", map[string]string{"user": "admin", "password": "admin-secret-1"})
+	if code != 200 {
+		t.Fatalf("login over HTTPS: %d %s", code, b)
+	}
+	u, _ := url.Parse(srv.HTTPS)
+	var secure bool
+	req, _ := http.NewRequest("POST", srv.HTTPS+"/api/v1/login", strings.NewReader(`{"user":"admin","password":"admin-secret-1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if ck.Name == "ipcamd_session" {
+			secure = ck.Secure && ck.HttpOnly && ck.SameSite == http.SameSiteStrictMode
+		}
+	}
+	if !secure {
+		t.Errorf("the session cookie over HTTPS lacks Secure, HttpOnly or SameSite=Strict: %v", res.Header.Values("Set-Cookie"))
+	}
+	if len(c.hc.Jar.Cookies(u)) == 0 {
+		t.Fatal("no session cookie kept")
+	}
+	if code, b := c.do("GET", "/api/v1/status", nil); code != 200 || !strings.Contains(string(b), `"streams"`) {
+		t.Fatalf("status over HTTPS: %d %s", code, b)
+	}
+	resp, err := c.hc.Post(srv.HTTPS+"/onvif/device_service", "application/soap+xml",
+		strings.NewReader(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "GetSystemDateAndTimeResponse") {
+		t.Fatalf("ONVIF over HTTPS: %s %s", resp.Status, body)
 	}
 }

@@ -230,6 +230,10 @@ type EncoderConfig struct {
 type HTTPConfig struct {
 	// Listen is the TCP address of the HTTP server.
 	Listen string `yaml:"listen"`
+	// TLSListen is the TCP address of the same server over TLS (the web
+	// page, its API, ONVIF and metrics on https://), with the certificate
+	// of rtsps://; empty turns it off.
+	TLSListen string `yaml:"tls_listen"`
 }
 
 // DefaultConfig returns the configuration used when no file or flag says
@@ -252,7 +256,7 @@ func DefaultConfig() Config {
 			TLSListen:       ":8322",
 		},
 		StateDir: defaultStateDir(),
-		HTTP:     HTTPConfig{Listen: ":8080"},
+		HTTP:     HTTPConfig{Listen: ":8080", TLSListen: ":8443"},
 		Board:    BoardConfig{Profile: "none"},
 		Watchdog: WatchdogConfig{Timeout: 15 * time.Second},
 		Encoder: EncoderConfig{Kind: "auto", Bitrate: 1000000, IDRInterval: 2 * time.Second, Slices: 1,
@@ -321,6 +325,11 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr(c.RTSP.Listen); err != nil {
 		return fmt.Errorf("rtsp.listen: %w", err)
+	}
+	if c.HTTP.TLSListen != "" {
+		if err := checkAddr(c.HTTP.TLSListen); err != nil {
+			return fmt.Errorf("http.tls_listen: %w", err)
+		}
 	}
 	if c.RTSP.TLSListen != "" {
 		if err := checkAddr(c.RTSP.TLSListen); err != nil {

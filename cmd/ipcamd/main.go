@@ -281,29 +281,40 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	brd.SetStatus(board.StatusStarting)
 	// Bind RTSP last, so that once its port answers (what clients and
 	// tests wait for) every other port does too.
-	var tln net.Listener
-	if cfg.RTSP.TLSListen != "" {
+	var tln, httpsLn net.Listener
+	closeTLS := func() {
+		for _, l := range []net.Listener{tln, httpsLn} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	if cfg.RTSP.TLSListen != "" || cfg.HTTP.TLSListen != "" {
 		tc, err := tlsConfig(cfg, log)
 		if err != nil {
 			return err
 		}
-		if tln, err = tls.Listen("tcp", cfg.RTSP.TLSListen, tc); err != nil {
-			return fmt.Errorf("rtsps: %w", err)
+		if cfg.RTSP.TLSListen != "" {
+			if tln, err = tls.Listen("tcp", cfg.RTSP.TLSListen, tc); err != nil {
+				return fmt.Errorf("rtsps: %w", err)
+			}
+		}
+		if cfg.HTTP.TLSListen != "" {
+			if httpsLn, err = tls.Listen("tcp", cfg.HTTP.TLSListen, tc); err != nil {
+				closeTLS()
+				return fmt.Errorf("https: %w", err)
+			}
 		}
 	}
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
-		if tln != nil {
-			tln.Close()
-		}
+		closeTLS()
 		return fmt.Errorf("http: %w", err)
 	}
 	rtspLn, err := net.Listen("tcp", cfg.RTSP.Listen)
 	if err != nil {
 		httpLn.Close()
-		if tln != nil {
-			tln.Close()
-		}
+		closeTLS()
 		return fmt.Errorf("rtsp: %w", err)
 	}
 	listeners := []net.Listener{rtspLn}
@@ -472,6 +483,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	})
+	if httpsLn != nil {
+		wg.Go(func() {
+			if err := hs.Serve(httpsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("https: %w", err)
+			}
+		})
+	}
 
 	wg.Go(func() {
 		if err := brd.Run(ctx); err != nil {
@@ -502,6 +520,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	for _, u := range serviceURLs("http", httpLn.Addr(), "/") {
 		log.Info("serving HTTP", "url", u)
 		fmt.Fprintln(stdout, "HTTP:       ", u)
+	}
+	if httpsLn != nil {
+		for _, u := range serviceURLs("https", httpsLn.Addr(), "/") {
+			log.Info("serving HTTPS", "url", u)
+			fmt.Fprintln(stdout, "HTTPS:      ", u)
+		}
 	}
 	for _, u := range serviceURLs("http", httpLn.Addr(), "/onvif/device_service") {
 		log.Info("serving ONVIF", "url", u)

@@ -31,7 +31,7 @@ func tlsConfig(cfg Config, log *slog.Logger) (*tls.Config, error) {
 			if err := writeSelfSigned(dir, certFile, keyFile); err != nil {
 				return nil, fmt.Errorf("tls: making a self-signed certificate: %w", err)
 			}
-			log.Info("made a self-signed TLS certificate for rtsps://", "cert", certFile)
+			log.Info("made a self-signed TLS certificate for rtsps:// and https://", "cert", certFile)
 		}
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
