@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -48,9 +49,34 @@ func saveMediaState(stateDir string, m mediaState) error {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return fmt.Errorf("saving encoder settings: %w", err)
 	}
-	b = append([]byte("# Encoder settings chosen over ONVIF; they override the configuration file.\n"), b...)
+	b = append([]byte("# Encoder settings chosen over ONVIF or on the web page; they override the configuration file.\n"), b...)
 	if err := writeFileAtomic(mediaStatePath(stateDir), b, 0o600); err != nil {
 		return fmt.Errorf("saving encoder settings: %w", err)
+	}
+	return nil
+}
+
+// errSaving marks an applyEncoder failure to save, as opposed to settings
+// the source refused.
+var errSaving = errors.New("saving encoder settings")
+
+// applyEncoder makes main and sub src's encoder settings, live, and saves
+// them in media.yaml. A failure to save undoes the change and is wrapped
+// in errSaving; settings the source refuses come back as its error.
+func applyEncoder(cfg Config, src *source, main, sub streamSettings, log *slog.Logger) error {
+	oldMain, oldSub := src.settings()
+	if err := src.reconfigure(main, sub); err != nil {
+		return err
+	}
+	st := mediaState{Main: main}
+	if sub.Width > 0 {
+		st.Sub = &sub
+	}
+	if err := saveMediaState(cfg.StateDir, st); err != nil {
+		if rerr := src.reconfigure(oldMain, oldSub); rerr != nil {
+			log.Error("restoring the encoder settings", "err", rerr)
+		}
+		return fmt.Errorf("%w: %w", errSaving, err)
 	}
 	return nil
 }

@@ -49,27 +49,13 @@ func setVideoEncoder(cfg Config, src *source, log *slog.Logger) func(p onvif.Pro
 		return nil
 	}
 	return func(p onvif.Profile) error {
-		oldMain, oldSub := src.settings()
-		main, sub := oldMain, oldSub
+		main, sub := src.settings()
 		s := &main
 		if p.Token == "sub" {
 			s = &sub
 		}
 		s.Width, s.Height, s.FPS, s.Bitrate, s.GOP = p.Width, p.Height, float64(p.FPS), p.BitrateKbps*1000, p.GOP
-		if err := src.reconfigure(main, sub); err != nil {
-			return err
-		}
-		st := mediaState{Main: main}
-		if sub.Width > 0 {
-			st.Sub = &sub
-		}
-		if err := saveMediaState(cfg.StateDir, st); err != nil {
-			if rerr := src.reconfigure(oldMain, oldSub); rerr != nil {
-				log.Error("restoring the encoder settings", "err", rerr)
-			}
-			return err
-		}
-		return nil
+		return applyEncoder(cfg, src, main, sub, log)
 	}
 }
 

@@ -72,17 +72,11 @@ type webCamera struct {
 	ntp                         *ntpRunner // nil: NTP servers are only saved
 	log                         *slog.Logger
 
-	mu      sync.Mutex // guards state, the rate samples and the settings in flight
+	mu      sync.Mutex // guards state, the client samples and the settings in flight
 	state   webState
-	enc     []encSample
 	clients map[string]clientSample
 	frame   testsrc.Frame
 	small   testsrc.Frame // frame scaled down for the live view
-}
-
-type encSample struct {
-	at                  time.Time
-	frames, bytes, idrs uint64
 }
 
 type clientSample struct {
@@ -186,18 +180,11 @@ func (c *webCamera) ApplySettings(s web.Settings) error {
 		if c.src.reconfigure == nil {
 			return &web.FieldError{Field: "main", Msg: "the encoder settings of this device are fixed"}
 		}
-		if err := c.src.reconfigure(main, sub); err != nil {
-			return &web.FieldError{Field: "main", Msg: err.Error()}
-		}
-		st := mediaState{Main: main}
-		if sub.Width > 0 {
-			st.Sub = &sub
-		}
-		if err := saveMediaState(c.cfg.StateDir, st); err != nil {
-			if rerr := c.src.reconfigure(oldMain, oldSub); rerr != nil {
-				c.log.Error("restoring the encoder settings", "err", rerr)
+		if err := applyEncoder(c.cfg, c.src, main, sub, c.log); err != nil {
+			if errors.Is(err, errSaving) {
+				return err
 			}
-			return err
+			return &web.FieldError{Field: "main", Msg: err.Error()}
 		}
 		if c.onvif != nil {
 			c.onvif.SetEncoding("main", main.Width, main.Height, max(1, int(main.FPS+0.5)), main.Bitrate/1000, main.GOP)
@@ -361,27 +348,12 @@ func (c *webCamera) Status() web.Status {
 	return st
 }
 
-// encoderRate measures the main stream's access units over the last 5 s
-// or so, from the counts of its ring writer.
+// encoderRate is the main stream's access units, measured over the last
+// 5 s by its ring writer (as /metrics reports them).
 func (c *webCamera) encoderRate(now time.Time) web.EncoderStatus {
 	frames, bytes, idrs := c.health.counts()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.enc = append(c.enc, encSample{at: now, frames: frames, bytes: bytes, idrs: idrs})
-	// Keep the newest sample at least 5 s old, and those after it.
-	for len(c.enc) > 2 && now.Sub(c.enc[1].at) >= 5*time.Second {
-		c.enc = c.enc[1:]
-	}
-	if len(c.enc) > 64 {
-		c.enc = c.enc[len(c.enc)-64:]
-	}
-	es := web.EncoderStatus{IDRCount: idrs}
-	if first := c.enc[0]; now.Sub(first.at) >= 500*time.Millisecond {
-		d := now.Sub(first.at).Seconds()
-		es.FPS = float64(frames-first.frames) / d
-		es.Bitrate = int(float64(bytes-first.bytes) * 8 / d)
-	}
-	return es
+	fps, bps := c.health.rate.rates(now.UnixNano(), frames, bytes)
+	return web.EncoderStatus{FPS: fps, Bitrate: int(bps), IDRCount: idrs}
 }
 
 // downscale makes dst src shrunk by the integer factor k, each sample the
