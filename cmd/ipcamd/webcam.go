@@ -75,8 +75,10 @@ type webCamera struct {
 	mu      sync.Mutex // guards state, the client samples and the settings in flight
 	state   webState
 	clients map[string]clientSample
-	frame   testsrc.Frame
-	small   testsrc.Frame // frame scaled down for the live view
+
+	picMu sync.Mutex    // guards the pictures, apart from the rest
+	frame testsrc.Frame // the latest picture
+	small testsrc.Frame // frame scaled down for the live view
 }
 
 type clientSample struct {
@@ -244,8 +246,8 @@ func (c *webCamera) JPEG(dst []byte, maxWidth int) ([]byte, error) {
 	if c.src.latest == nil {
 		return nil, fmt.Errorf("%w: %s", web.ErrNoPicture, c.src.noRaw)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.picMu.Lock()
+	defer c.picMu.Unlock()
 	if !c.src.latest.Snapshot(&c.frame) {
 		return nil, web.ErrNoPicture
 	}
