@@ -32,6 +32,11 @@ func TestStreamStatsMonotonic(t *testing.T) {
 				frames++
 			}
 		}
+		// A packet is counted once its write returns, which may be after
+		// the client has read it: give the sender a moment to count.
+		for deadline := time.Now().Add(2 * time.Second); ts.stream.Stats().PacketsSent-prev.PacketsSent < uint64(packets) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		// The session's own counters are part of the totals, which are
 		// read after them.
 		sess := ts.srv.Stats().Sessions
