@@ -276,6 +276,8 @@ func TestStatusLED(t *testing.T) {
 	}
 }
 
+// TestGPIOSensorAuto switches by a GPIO light sensor: dusk then dawn,
+// each counted by Switches, with clean IR-cut pulses.
 func TestGPIOSensorAuto(t *testing.T) {
 	p := qemu(t)
 	p.LightSensor.Poll = 10 * time.Millisecond
@@ -295,9 +297,15 @@ func TestGPIOSensorAuto(t *testing.T) {
 	if n := waitBool(t, got); !n {
 		t.Fatal("want night")
 	}
+	if n := b.Switches(); n != 1 {
+		t.Errorf("after dusk: %d switches, want 1", n)
+	}
 	lines.SetInput(keySensor, gpio.Low)
 	if n := waitBool(t, got); n {
 		t.Fatal("want day")
+	}
+	if n := b.Switches(); n != 2 {
+		t.Errorf("after dawn: %d switches, want 2", n)
 	}
 	cancel()
 	<-errc

@@ -1,13 +1,10 @@
 package board_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/ipcamd/ipcamd/board"
 	"github.com/ipcamd/ipcamd/board/boardtest"
-	"periph.io/x/conn/v3/gpio"
 )
 
 // TestSwitchesCountsModeChanges checks that Switches counts each change of
@@ -41,36 +38,5 @@ func TestSwitchesCountsModeChanges(t *testing.T) {
 				t.Errorf("after %v: %d switches, want %d", tt.modes, got, tt.want)
 			}
 		})
-	}
-}
-
-// TestSwitchesCountsAutomatic checks that switches made by the automatic
-// controller from a GPIO light sensor are counted too.
-func TestSwitchesCountsAutomatic(t *testing.T) {
-	p := qemu(t)
-	p.LightSensor.Poll = 10 * time.Millisecond
-	lines := boardtest.New(nil)
-	lines.SetInput(keySensor, gpio.Low) // bright
-	got := make(chan bool, 4)
-	b, err := board.Open(p, board.Options{Lines: lines, OnDayNight: func(n bool) { got <- n },
-		Controller: board.ControllerConfig{Dwell: 50 * time.Millisecond, MinSwitch: 100 * time.Millisecond,
-			Settle: 20 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error)
-	go func() { errc <- b.Run(ctx) }()
-	defer func() { cancel(); <-errc }()
-	lines.SetInput(keySensor, gpio.High) // dark
-	waitBool(t, got)
-	if n := b.Switches(); n != 1 {
-		t.Errorf("after dusk: %d switches, want 1", n)
-	}
-	lines.SetInput(keySensor, gpio.Low)
-	waitBool(t, got)
-	if n := b.Switches(); n != 2 {
-		t.Errorf("after dawn: %d switches, want 2", n)
 	}
 }
