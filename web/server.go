@@ -140,6 +140,8 @@ func New(cfg Config) *Server {
 	m.HandleFunc("PATCH /api/v1/users/{name}", s.need(auth.RoleAdmin, s.updateUser))
 	m.HandleFunc("DELETE /api/v1/users/{name}", s.need(auth.RoleAdmin, s.deleteUser))
 	m.HandleFunc("GET /api/v1/snapshot", s.need(auth.RoleViewer, s.snapshot))
+	// The same picture at the URI ONVIF's GetSnapshotUri gives out.
+	m.HandleFunc("GET /snapshot.jpg", s.need(auth.RoleViewer, s.snapshot))
 	m.HandleFunc("GET /api/v1/live.mjpeg", s.need(auth.RoleViewer, s.live))
 	m.HandleFunc("POST /api/v1/reboot", s.need(auth.RoleAdmin, s.reboot))
 	m.HandleFunc("POST /api/v1/factory-reset", s.need(auth.RoleAdmin, s.factoryReset))

@@ -545,6 +545,13 @@ func TestSnapshotAndLive(t *testing.T) {
 		t.Fatalf("snapshot: %d %q", r.code, r.hdr.Get("Content-Type"))
 	}
 
+	if r := v.do("GET", "/snapshot.jpg", ""); r.code != 200 || r.hdr.Get("Content-Type") != "image/jpeg" || r.body[0] != 0xff {
+		t.Fatalf("/snapshot.jpg (ONVIF's snapshot URI): %d %q", r.code, r.hdr.Get("Content-Type"))
+	}
+	if r := (&client{e: e}).do("GET", "/snapshot.jpg", ""); r.code != 401 || len(r.hdr.Values("WWW-Authenticate")) == 0 {
+		t.Fatalf("/snapshot.jpg without credentials: %d, want 401 with a challenge", r.code)
+	}
+
 	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/live.mjpeg", nil)
 	req.AddCookie(v.cookie)
 	res, err := http.DefaultClient.Do(req)

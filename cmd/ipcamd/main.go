@@ -438,7 +438,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if cfg.Metrics.Auth {
 		metrics = requireUser(allUsers, metrics)
 	}
-	hs := &http.Server{Handler: httpHandler(src, verifier, srv.HTTPTunnelHandler(), ovh, page, metrics), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: httpHandler(srv.HTTPTunnelHandler(), ovh, page, metrics), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -582,10 +582,10 @@ func serviceURLs(scheme string, addr net.Addr, path string) []string {
 	return urls
 }
 
-// httpHandler serves the HTTP side: the web page and its API, metrics, a
-// health check, snapshots, RTSP tunnelled over HTTP, and the ONVIF
-// services under /onvif/ (when onvif is not nil).
-func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif, page, metrics http.Handler) http.Handler {
+// httpHandler serves the HTTP side: the web page with its API and the
+// snapshot, metrics, a health check, RTSP tunnelled over HTTP, and the
+// ONVIF services under /onvif/ (when onvif is not nil).
+func httpHandler(tunnel, onvif, page, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isTunnel(r) {
@@ -598,7 +598,6 @@ func httpHandler(src *source, verifier *auth.Verifier, tunnel, onvif, page, metr
 		mux.Handle("/onvif/", onvif)
 	}
 	mux.Handle("GET /metrics", metrics)
-	mux.Handle("GET /snapshot.jpg", requireUser(verifier, snapshotHandler(src.latest, src.noRaw)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})

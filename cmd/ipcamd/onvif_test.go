@@ -73,7 +73,7 @@ func TestHTTPHandlerMountsONVIF(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.StateDir = t.TempDir()
 	src := openTestSource(t, cfg)
-	h := httpHandler(src, nil, http.NotFoundHandler(),
+	h := httpHandler(http.NotFoundHandler(),
 		onvifHandler(cfg, src, onvifProfiles(cfg, src, mcastOf(cfg)), &net.TCPAddr{Port: 8554}, nil, nil, nil, nil, slog.New(slog.DiscardHandler)),
 		http.NotFoundHandler(), http.NotFoundHandler())
 	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetProfiles xmlns="http://www.onvif.org/ver10/media/wsdl"/></s:Body></s:Envelope>`

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -500,36 +498,6 @@ func (p *encodedSource) subRequestIDR() {
 	if e := p.subEnc.Load(); e != nil {
 		(*e).RequestIDR()
 	}
-}
-
-// snapshotHandler serves the latest raw frame as a JPEG. Sources without
-// raw frames (nil latest) get 503 with the reason.
-func snapshotHandler(latest *testsrc.Latest, why string) http.Handler {
-	var mu sync.Mutex
-	var frame testsrc.Frame
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if latest == nil {
-			http.Error(w, "no snapshot: "+why, http.StatusServiceUnavailable)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if !latest.Snapshot(&frame) {
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "no snapshot: no frame captured yet", http.StatusServiceUnavailable)
-			return
-		}
-		var buf jpegBuffer
-		if err := testsrc.WriteJPEG(&buf, &frame, 85); err != nil {
-			http.Error(w, "snapshot: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Last-Modified", frame.Wall.UTC().Format(http.TimeFormat))
-		w.Write(buf)
-	})
 }
 
 type jpegBuffer []byte
