@@ -192,15 +192,51 @@ func tail(s string, n int) string {
 // ---------------------------------------------------------------------------
 // Ports
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Ports handed out by freePort come from below the kernel's ephemeral range
+// (32768-60999 on Linux), so an outgoing connection of some other test, or
+// a peer binding port 0, cannot be given the port between the moment it is
+// chosen and the moment its server binds it. Each port is handed out once
+// per test binary.
+const (
+	fixedPortLow  = 20000
+	fixedPortHigh = 32768
+)
+
+var portPicker = struct {
+	sync.Mutex
+	next int
+	used map[int]bool
+}{used: map[int]bool{}}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that no other test in this binary has been given.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	portPicker.Lock()
+	defer portPicker.Unlock()
+	if portPicker.next == 0 {
+		// Spread concurrent test binaries over the range.
+		portPicker.next = fixedPortLow + (os.Getpid()*7919)%(fixedPortHigh-fixedPortLow)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range fixedPortHigh - fixedPortLow {
+		port := portPicker.next
+		portPicker.next++
+		if portPicker.next >= fixedPortHigh {
+			portPicker.next = fixedPortLow
+		}
+		if portPicker.used[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portPicker.used[port] = true
+		return port
+	}
+	t.Fatalf("free port: no free TCP port in %d-%d", fixedPortLow, fixedPortHigh-1)
+	return 0
 }
 
 // udpPair is an RTP/RTCP client port pair (even, even+1) on 127.0.0.1.

@@ -293,16 +293,45 @@ func (r *fakeRelay) snapshot() (methods []string, conns, packets, rtcp int, firs
 	return append([]string(nil), r.methods...), r.conns, len(r.packets), r.rtcp, r.firstRTP
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that no other test in this binary has been given. The external relays
+// bind it some time later, so it comes from below the kernel's ephemeral
+// range (32768-60999): an outgoing connection elsewhere cannot be given it
+// in between, as happened in CI with ports from 127.0.0.1:0. e2e's
+// harness picks its ports the same way.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	const low, high = 20000, 32768
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.next == 0 {
+		ports.next = low + (os.Getpid()*104729)%(high-low) // apart from e2e's
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range high - low {
+		port := ports.next
+		if ports.next++; ports.next >= high {
+			ports.next = low
+		}
+		if ports.used[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports.used[port] = true
+		return port
+	}
+	t.Fatalf("no free TCP port in %d-%d", low, high-1)
+	return 0
 }
+
+var ports = struct {
+	sync.Mutex
+	next int
+	used map[int]bool
+}{used: map[int]bool{}}
 
 // requireFile fails the test when path does not exist.
 func requireFile(t testing.TB, path, hint string) {
