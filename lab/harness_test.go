@@ -411,23 +411,49 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
+// freePorts returns n TCP ports on 127.0.0.1 for QEMU's host forwards.
+// They come from below the kernel's ephemeral range (32768-60999), so no
+// outgoing connection can be given one before QEMU binds it, and each is
+// given out once per test binary; e2e's harness does the same.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("finding a free port: %v", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	const low, high = 20000, 32768
+	labPorts.Lock()
+	defer labPorts.Unlock()
+	if labPorts.next == 0 {
+		labPorts.next = low + (os.Getpid()*7907)%(high-low)
 	}
-	for _, l := range ls {
+	var ports []int
+	for range high - low {
+		if len(ports) == n {
+			return ports
+		}
+		port := labPorts.next
+		if labPorts.next++; labPorts.next >= high {
+			labPorts.next = low
+		}
+		if labPorts.used[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
 		l.Close()
+		labPorts.used[port] = true
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		t.Fatalf("finding %d free ports in %d-%d: found %d", n, low, high-1, len(ports))
 	}
 	return ports
 }
+
+var labPorts = struct {
+	sync.Mutex
+	next int
+	used map[int]bool
+}{used: map[int]bool{}}
 
 // packInitramfs writes a gzip'd newc cpio archive: /init, /etc/lab.modules,
 // /etc/lab.cmd, cfg.Files, modules.dep and the dependency closure of
