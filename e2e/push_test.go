@@ -208,3 +208,51 @@ func TestPushToRelays(t *testing.T) {
 		t.Errorf("ipcamd's log does not mention publishing:\n%s", tail(srv.log(), 30))
 	}
 }
+
+// TestPushSubStream publishes both streams of the live test pattern to
+// the gortsplib relay, main to /cam and sub to /camsub. ffprobe sees each
+// at its own size on the relay, ffmpeg decodes the sub stream from there,
+// and /metrics labels each relay with its stream. A source without a sub
+// stream refuses such a configuration with an error naming the key.
+func TestPushSubStream(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	requireTools(t, "ffmpeg", "ffprobe")
+	relayPort := freePort(t)
+	relay := startGortsplibRelay(t, relayPort)
+	cfg := fmt.Sprintf("push:\n  - url: rtsp://pub:secret@127.0.0.1:%[1]d/cam\n  - url: rtsp://pub:secret@127.0.0.1:%[1]d/camsub\n    stream: sub\n", relayPort)
+	srv, err := tryStartServer(t, serverOptions{Config: cfg, Source: "default"}, 0)
+	if err != nil {
+		t.Fatalf("starting ipcamd with a sub-stream push: %v", err)
+	}
+	t.Cleanup(func() { srv.cleanup(t) })
+	relay.waitLine(15*time.Second, `^publishing /?cam( |$)`, "the main stream did not reach the relay", srv)
+	relay.waitLine(15*time.Second, `^publishing /?camsub( |$)`, "the sub stream did not reach the relay", srv)
+
+	for path, want := range map[string]string{"cam": "1280x720", "camsub": "640x360"} {
+		url := fmt.Sprintf("rtsp://127.0.0.1:%d/%s", relayPort, path)
+		r := runTool(t, 20*time.Second, "", "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
+			"-show_entries", "stream=width,height", "-of", "csv=p=0:s=x", url)
+		if got := strings.TrimSpace(r.Stdout); got != want {
+			t.Errorf("ffprobe of the relay's /%s: %q, want %s\n%s", path, got, want, r)
+		}
+	}
+	if n, r := ffmpegFrames(t, fmt.Sprintf("rtsp://127.0.0.1:%d/camsub", relayPort), 30); n < 30 {
+		t.Errorf("ffmpeg decoded %d frames of the sub stream from the relay, want 30\n%s", n, r)
+	}
+	m := scrapeMetrics(t, srv.HTTP+"/metrics")
+	for path, stream := range map[string]string{"/cam": "main", "/camsub": "sub"} {
+		if v := m.must(t, "ipcamd_push_publishing", fmt.Sprintf(`url="rtsp://pub:xxxxx@127.0.0.1:%d%s"`, relayPort, path), `stream="`+stream+`"`); v != 1 {
+			t.Errorf("ipcamd_push_publishing for %s (%s) = %v, want 1", path, stream, v)
+		}
+	}
+
+	// The replayed clip has no sub stream: ipcamd must say so and exit.
+	_, err = tryStartServer(t, serverOptions{Config: "push:\n  - url: rtsp://127.0.0.1:1/x\n    stream: sub\n"}, 0)
+	if err == nil || !strings.Contains(err.Error(), "push[0].stream: sub: there is no sub stream") {
+		t.Errorf("ipcamd with a file source and a sub-stream push: %v, want an error naming push[0].stream", err)
+	}
+}

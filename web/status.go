@@ -62,6 +62,7 @@ type DayNightStatus struct {
 // RelayStatus is one relay the camera publishes to.
 type RelayStatus struct {
 	URL       string `json:"url"`
+	Stream    string `json:"stream"` // main or sub
 	State     string `json:"state"`
 	LastError string `json:"last_error,omitempty"`
 }

@@ -53,8 +53,8 @@ type Config struct {
 	Time TimeConfig `yaml:"time"`
 	// Metrics configures /metrics.
 	Metrics MetricsConfig `yaml:"metrics"`
-	// Push lists RTSP relays the main stream is published to with
-	// ANNOUNCE and RECORD (package rtsp/push).
+	// Push lists RTSP relays a stream is published to with ANNOUNCE
+	// and RECORD (package rtsp/push).
 	Push []PushConfig `yaml:"push"`
 
 	// path is the file the config was loaded from, if any: a factory
@@ -78,11 +78,13 @@ type MetricsConfig struct {
 	Auth bool `yaml:"auth"`
 }
 
-// PushConfig is one relay to publish the main stream to.
+// PushConfig is one relay to publish a stream to.
 type PushConfig struct {
 	// URL is the relay's rtsp:// URL; its userinfo, if any, answers the
 	// relay's Basic or Digest challenge.
 	URL string `yaml:"url"`
+	// Stream is the stream published: main (the default) or sub.
+	Stream string `yaml:"stream"`
 	// Transport carries the media: tcp (interleaved on the RTSP
 	// connection, the default) or udp.
 	Transport string `yaml:"transport"`
@@ -92,6 +94,9 @@ type PushConfig struct {
 	// published to. Default: URL without its userinfo.
 	ViewURL string `yaml:"view_url"`
 }
+
+// sub reports whether the sub stream is published.
+func (p PushConfig) sub() bool { return p.Stream == "sub" }
 
 // viewURL returns ViewURL, or URL without its userinfo.
 func (p PushConfig) viewURL() string {
@@ -356,6 +361,11 @@ func (c *Config) Validate() error {
 		case "", "tcp", "udp":
 		default:
 			return fmt.Errorf("push[%d].transport: %q is neither tcp nor udp", i, p.Transport)
+		}
+		switch p.Stream {
+		case "", "main", "sub":
+		default:
+			return fmt.Errorf("push[%d].stream: %q is neither main nor sub", i, p.Stream)
 		}
 		if p.ViewURL != "" {
 			if u, err := url.Parse(p.ViewURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {

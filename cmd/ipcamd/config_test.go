@@ -107,6 +107,12 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Buffer = 1 }, "buffer"},
 		{func(c *Config) { c.Source = "file:" }, "source"},
 		{func(c *Config) { c.Source = "v4l2:video0" }, "source"},
+		{func(c *Config) { c.Push = []PushConfig{{URL: "http://relay/cam"}} }, "push[0].url"},
+		{func(c *Config) { c.Push = []PushConfig{{URL: "rtsp://relay/cam", Transport: "sctp"}} }, "push[0].transport"},
+		{func(c *Config) {
+			c.Push = []PushConfig{{URL: "rtsp://relay/a"}, {URL: "rtsp://relay/b", Stream: "third"}}
+		}, "push[1].stream"},
+		{func(c *Config) { c.Push = []PushConfig{{URL: "rtsp://relay/cam", ViewURL: "http://x/"}} }, "push[0].view_url"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()

@@ -13,6 +13,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -323,13 +325,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 
 	rb := ring.New(cfg.Buffer, 1024)
-	pushers := make([]*push.Client, 0, len(cfg.Push))
-	for _, pc := range cfg.Push {
-		c, err := push.New(push.Options{URL: pc.URL, UDP: pc.Transport == "udp", Source: rb, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
+	var subRing *ring.Ring
+	if src.setSubOutput != nil {
+		subRing = ring.New(cfg.Buffer/2, 1024)
+	}
+	relays := make([]relay, 0, len(cfg.Push))
+	for i, pc := range cfg.Push {
+		source := rb
+		if pc.sub() {
+			if subRing == nil {
+				return fmt.Errorf("push[%d].stream: sub: there is no sub stream (%s)", i, src.pipeline)
+			}
+			source = subRing
+		}
+		c, err := push.New(push.Options{URL: pc.URL, UDP: pc.Transport == "udp", Source: source, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
 		if err != nil {
 			return err
 		}
-		pushers = append(pushers, c)
+		relays = append(relays, relay{Client: c, stream: cmp.Or(pc.Stream, "main"), viewURL: pc.viewURL()})
 	}
 	mainRate, subRate := rateOptions(cfg, src)
 	stream := rtsp.NewStream(cfg.RTSP.Path, rb, rtsp.StreamOptions{
@@ -339,14 +352,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		SetBitrate:  mainRate.SetBitrate,
 		MinBitrate:  mainRate.MinBitrate,
 		MaxBitrate:  mainRate.MaxBitrate,
-		Relay:       relayURL(cfg.Push, pushers),
+		Relay:       relayURL(relays, "main"),
 		Bitrate:     func() int { m, _ := src.settings(); return m.Bitrate },
 		Logger:      log,
 	})
 	streams := []*rtsp.Stream{stream}
-	var subRing *ring.Ring
-	if src.setSubOutput != nil {
-		subRing = ring.New(cfg.Buffer/2, 1024)
+	if subRing != nil {
 		streams = append(streams, rtsp.NewStream(cfg.RTSP.SubPath, subRing, rtsp.StreamOptions{
 			MaxPayload:  cfg.RTSP.MaxPayload,
 			MaxGOPBytes: cfg.RTSP.ClientBacklog / 2,
@@ -354,6 +365,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			SetBitrate:  subRate.SetBitrate,
 			MinBitrate:  subRate.MinBitrate,
 			MaxBitrate:  subRate.MaxBitrate,
+			Relay:       relayURL(relays, "sub"),
 			Bitrate:     func() int { _, s := src.settings(); return s.Bitrate },
 			Logger:      log,
 		}))
@@ -422,7 +434,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if cfg.Time.NTPD != "" {
 		ntp = newNTPRunner(cfg.Time.NTPD, log)
 	}
-	cam, err := newWebCamera(&webCamera{cfg: cfg, src: src, srv: srv, brd: brd, onvif: ov, pushers: pushers,
+	cam, err := newWebCamera(&webCamera{cfg: cfg, src: src, srv: srv, brd: brd, onvif: ov, relays: relays,
 		health: health, start: start, rtspAddr: rtspLn.Addr(), tlsAddr: tlsAddr, httpAddr: httpLn.Addr(),
 		restart: requestRestart, ntp: ntp, log: log})
 	if err != nil {
@@ -434,7 +446,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	}
 	page := web.New(web.Config{Camera: cam, Accounts: acc, Verifier: allUsers, MJPEGWidth: liveWidth, Logger: log})
 	metrics := metricsHandler(metricSources{rtsp: srv, streams: streams, encoder: health, subEncoder: subHealth,
-		onvif: ov, board: brd, pushers: pushers, start: start, camera: cameraCounter(src)})
+		onvif: ov, board: brd, relays: relays, start: start, camera: cameraCounter(src)})
 	if cfg.Metrics.Auth {
 		metrics = requireUser(allUsers, metrics)
 	}
@@ -497,8 +509,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	})
 	wg.Go(func() { followClients(ctx, brd, srv) })
-	for _, c := range pushers {
-		wg.Go(func() { c.Run(ctx) })
+	for _, r := range relays {
+		wg.Go(func() { r.Run(ctx) })
 	}
 	if ntp != nil {
 		wg.Go(func() { ntp.run(ctx) })
@@ -724,16 +736,23 @@ func rateOptions(cfg Config, src *source) (main, sub rtsp.StreamOptions) {
 	return main, sub
 }
 
-// relayURL returns the view URL of the first relay that the main stream is
-// being published to, or "" when none is; nil without relays.
-func relayURL(cfgs []PushConfig, pushers []*push.Client) func() string {
-	if len(pushers) == 0 {
+// relay is a relay a stream is published to.
+type relay struct {
+	*push.Client
+	stream  string // main or sub
+	viewURL string // PushConfig.viewURL
+}
+
+// relayURL returns the view URL of the first relay that stream (main or
+// sub) is being published to, or "" when none is; nil without such relays.
+func relayURL(relays []relay, stream string) func() string {
+	if !slices.ContainsFunc(relays, func(r relay) bool { return r.stream == stream }) {
 		return nil
 	}
 	return func() string {
-		for i, c := range pushers {
-			if c.Status().State == push.StatePublishing {
-				return cfgs[i].viewURL()
+		for _, r := range relays {
+			if r.stream == stream && r.Status().State == push.StatePublishing {
+				return r.viewURL
 			}
 		}
 		return ""

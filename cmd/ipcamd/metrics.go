@@ -38,7 +38,7 @@ type metricSources struct {
 	onvif      *onvif.Server
 	board      *board.Board
 	camera     captureCounter
-	pushers    []*push.Client
+	relays     []relay
 	// start is when the service started, for ipcamd_uptime_seconds.
 	start time.Time
 }
@@ -114,9 +114,9 @@ func writeMetrics(w io.Writer, ms metricSources) {
 		}
 		metrics.WriteGaugeUint64(w, "ipcamd_daynight_night", night)
 	}
-	for _, c := range ms.pushers {
-		st := c.Status()
-		l := "{url=" + labelValue(st.URL) + "}"
+	for _, r := range ms.relays {
+		st := r.Status()
+		l := "{url=" + labelValue(st.URL) + ",stream=" + labelValue(r.stream) + "}"
 		publishing := uint64(0)
 		if st.State == push.StatePublishing {
 			publishing = 1

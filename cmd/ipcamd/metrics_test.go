@@ -142,7 +142,7 @@ func TestMetricsHandler(t *testing.T) {
 	}
 	cam := &fakeCamera{}
 	h := metricsHandler(metricSources{rtsp: srv, streams: []*rtsp.Stream{stream}, encoder: health, onvif: ov,
-		board: brd, camera: cam, pushers: []*push.Client{pc}, start: time.Now().Add(-time.Minute)})
+		board: brd, camera: cam, relays: []relay{{Client: pc, stream: "sub"}}, start: time.Now().Add(-time.Minute)})
 
 	before := scrape(t, h)
 	for _, name := range []string{
@@ -167,7 +167,7 @@ func TestMetricsHandler(t *testing.T) {
 			t.Errorf("the relay's password is in %s", s)
 		}
 	}
-	if find(t, before, "ipcamd_push_frames_total", `@relay.example:8554/cam1"`) != 0 {
+	if find(t, before, "ipcamd_push_frames_total", `@relay.example:8554/cam1"`, `stream="sub"`) != 0 {
 		t.Errorf("an idle pusher counts frames")
 	}
 	if find(t, before, "ipcamd_rtsp_stream_packets_total", `stream="/main"`) != 0 {

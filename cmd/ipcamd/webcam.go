@@ -18,7 +18,6 @@ import (
 	"github.com/ipcamd/ipcamd/capture/testsrc"
 	"github.com/ipcamd/ipcamd/onvif"
 	"github.com/ipcamd/ipcamd/rtsp"
-	"github.com/ipcamd/ipcamd/rtsp/push"
 	"github.com/ipcamd/ipcamd/web"
 )
 
@@ -64,7 +63,7 @@ type webCamera struct {
 	srv                         *rtsp.Server
 	brd                         *board.Board
 	onvif                       *onvif.Server // nil without ONVIF
-	pushers                     []*push.Client
+	relays                      []relay
 	health                      *healthWriter
 	start                       time.Time
 	rtspAddr, tlsAddr, httpAddr net.Addr
@@ -343,9 +342,9 @@ func (c *webCamera) Status() web.Status {
 	if sub.Width > 0 {
 		st.Streams = append(st.Streams, stream("sub", c.cfg.RTSP.SubPath, sub))
 	}
-	for _, p := range c.pushers {
-		ps := p.Status()
-		st.Relays = append(st.Relays, web.RelayStatus{URL: ps.URL, State: ps.State.String(), LastError: ps.LastError})
+	for _, r := range c.relays {
+		ps := r.Status()
+		st.Relays = append(st.Relays, web.RelayStatus{URL: ps.URL, Stream: r.stream, State: ps.State.String(), LastError: ps.LastError})
 	}
 	return st
 }

@@ -318,7 +318,7 @@ function renderStatus(s) {
 
   const relays = s.relays || [];
   $('#st-relays-box').hidden = !relays.length;
-  $('#st-relays').replaceChildren(...relays.map((r) => el('li', null, r.url + ' — ' + r.state + (r.last_error ? ' (' + r.last_error + ')' : ''))));
+  $('#st-relays').replaceChildren(...relays.map((r) => el('li', null, r.stream + ' → ' + r.url + ' — ' + r.state + (r.last_error ? ' (' + r.last_error + ')' : ''))));
 
   renderURLs(s);
 }
