@@ -137,12 +137,27 @@ func (p *pushPeer) waitLine(d time.Duration, re, hint string, srv *server) {
 }
 
 // startGortsplibRelay starts the gortsplib relay on port; publishers need
-// pub:secret (Digest MD5 offered, Basic too).
-func startGortsplibRelay(t *testing.T, port int) *pushPeer {
-	p := startPushPeer(t, buildPushRelay(t), "-addr", fmt.Sprintf("127.0.0.1:%d", port),
-		"-user", "pub", "-pass", "secret", "-methods", "digest,basic")
+// pub:secret (Digest MD5 offered, Basic too). extra is added to its
+// arguments.
+func startGortsplibRelay(t *testing.T, port int, extra ...string) *pushPeer {
+	p := startPushPeer(t, buildPushRelay(t), append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"-user", "pub", "-pass", "secret", "-methods", "digest,basic"}, extra...)...)
 	p.waitLine(10*time.Second, `^listening`, "", nil)
 	return p
+}
+
+// match returns the first submatch of the first output line matching re,
+// or "".
+func (p *pushPeer) match(re string) string {
+	rx := regexp.MustCompile(re)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.out {
+		if m := rx.FindStringSubmatch(l); m != nil && len(m) > 1 {
+			return m[1]
+		}
+	}
+	return ""
 }
 
 // ffmpegFrames plays url over TCP and returns how many frames ffmpeg
@@ -254,5 +269,46 @@ func TestPushSubStream(t *testing.T) {
 	_, err = tryStartServer(t, serverOptions{Config: "push:\n  - url: rtsp://127.0.0.1:1/x\n    stream: sub\n"}, 0)
 	if err == nil || !strings.Contains(err.Error(), "push[0].stream: sub: there is no sub stream") {
 		t.Errorf("ipcamd with a file source and a sub-stream push: %v, want an error naming push[0].stream", err)
+	}
+}
+
+// TestPushTLS publishes to the gortsplib relay over rtsps:// with its
+// self-signed certificate pinned by push[].tls_fingerprint, and ffmpeg
+// plays the stream back from the relay over rtsps. A second entry with a
+// wrong pin never gets past the handshake: the relay sees no publisher
+// there and ipcamd logs why.
+func TestPushTLS(t *testing.T) {
+	t.Parallel()
+	if serverKind != kindIpcamd {
+		t.Log("ipcamd only")
+		return
+	}
+	requireTools(t, "ffmpeg")
+	relayPort := freePort(t)
+	relay := startGortsplibRelay(t, relayPort, "-tls")
+	fp := relay.match(`^fingerprint ([0-9a-f]{64})$`)
+	if fp == "" {
+		t.Fatalf("the relay printed no fingerprint:\n%s", relay.output())
+	}
+	wrong := strings.Repeat("0", 64)
+	cfg := fmt.Sprintf("push:\n  - url: rtsps://pub:secret@127.0.0.1:%[1]d/cam\n    tls_fingerprint: %[2]s\n  - url: rtsps://pub:secret@127.0.0.1:%[1]d/wrong\n    tls_fingerprint: %[3]s\n", relayPort, fp, wrong)
+	srv, err := tryStartServer(t, serverOptions{Config: cfg}, 0)
+	if err != nil {
+		t.Fatalf("starting ipcamd with an rtsps push: %v", err)
+	}
+	t.Cleanup(func() { srv.cleanup(t) })
+	relay.waitLine(15*time.Second, `^publishing /?cam over tcp`, "ipcamd did not publish over rtsps", srv)
+	if n, r := ffmpegFrames(t, fmt.Sprintf("rtsps://127.0.0.1:%d/cam", relayPort), 60); n < 60 {
+		t.Fatalf("ffmpeg decoded %d frames from the relay over rtsps, want 60\n%s", n, r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(srv.log(), "not the configured "+wrong) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ipcamd did not log the wrong pin's mismatch:\n%s", tail(srv.log(), 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if relay.match(`^publishing /?(wrong)`) != "" {
+		t.Errorf("the relay accepted a publisher whose pin is wrong:\n%s", relay.output())
 	}
 }

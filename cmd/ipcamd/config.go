@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipcamd/ipcamd/rtsp/auth"
+	"github.com/ipcamd/ipcamd/rtsp/push"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -80,9 +81,14 @@ type MetricsConfig struct {
 
 // PushConfig is one relay to publish a stream to.
 type PushConfig struct {
-	// URL is the relay's rtsp:// URL; its userinfo, if any, answers the
-	// relay's Basic or Digest challenge.
+	// URL is the relay's rtsp:// or rtsps:// URL; its userinfo, if any,
+	// answers the relay's Basic or Digest challenge. An rtsps relay's
+	// certificate must verify against the system's roots, or match
+	// TLSFingerprint.
 	URL string `yaml:"url"`
+	// TLSFingerprint pins an rtsps relay's certificate: its SHA-256 in
+	// hex, colons allowed (`openssl x509 -noout -fingerprint -sha256`).
+	TLSFingerprint string `yaml:"tls_fingerprint"`
 	// Stream is the stream published: main (the default) or sub.
 	Stream string `yaml:"stream"`
 	// Transport carries the media: tcp (interleaved on the RTSP
@@ -354,13 +360,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("watchdog.timeout: %v is not between 2s and 5m", c.Watchdog.Timeout)
 	}
 	for i, p := range c.Push {
-		if !strings.HasPrefix(p.URL, "rtsp://") {
-			return fmt.Errorf("push[%d].url: %q is not an rtsp:// URL", i, p.URL)
+		tls := strings.HasPrefix(p.URL, "rtsps://")
+		if !tls && !strings.HasPrefix(p.URL, "rtsp://") {
+			return fmt.Errorf("push[%d].url: %q is not an rtsp:// or rtsps:// URL", i, p.URL)
 		}
 		switch p.Transport {
-		case "", "tcp", "udp":
+		case "", "tcp":
+		case "udp":
+			if tls {
+				return fmt.Errorf("push[%d].transport: udp would send the media in clear beside an rtsps:// connection; use tcp", i)
+			}
 		default:
 			return fmt.Errorf("push[%d].transport: %q is neither tcp nor udp", i, p.Transport)
+		}
+		if p.TLSFingerprint != "" {
+			if !tls {
+				return fmt.Errorf("push[%d].tls_fingerprint: needs an rtsps:// url", i)
+			}
+			if _, err := push.ParseFingerprint(p.TLSFingerprint); err != nil {
+				return fmt.Errorf("push[%d].tls_fingerprint: %w", i, err)
+			}
 		}
 		switch p.Stream {
 		case "", "main", "sub":

@@ -108,6 +108,11 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{func(c *Config) { c.Source = "file:" }, "source"},
 		{func(c *Config) { c.Source = "v4l2:video0" }, "source"},
 		{func(c *Config) { c.Push = []PushConfig{{URL: "http://relay/cam"}} }, "push[0].url"},
+		{func(c *Config) { c.Push = []PushConfig{{URL: "rtsps://relay/cam", Transport: "udp"}} }, "push[0].transport"},
+		{func(c *Config) {
+			c.Push = []PushConfig{{URL: "rtsp://relay/cam", TLSFingerprint: strings.Repeat("a", 64)}}
+		}, "push[0].tls_fingerprint"},
+		{func(c *Config) { c.Push = []PushConfig{{URL: "rtsps://relay/cam", TLSFingerprint: "a"}} }, "push[0].tls_fingerprint"},
 		{func(c *Config) { c.Push = []PushConfig{{URL: "rtsp://relay/cam", Transport: "sctp"}} }, "push[0].transport"},
 		{func(c *Config) {
 			c.Push = []PushConfig{{URL: "rtsp://relay/a"}, {URL: "rtsp://relay/b", Stream: "third"}}

@@ -338,7 +338,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			}
 			source = subRing
 		}
-		c, err := push.New(push.Options{URL: pc.URL, UDP: pc.Transport == "udp", Source: source, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
+		c, err := push.New(push.Options{URL: pc.URL, TLSFingerprint: pc.TLSFingerprint, UDP: pc.Transport == "udp", Source: source, MaxPayload: cfg.RTSP.MaxPayload, Logger: log})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,11 +35,19 @@ const (
 
 // Options configure a [Client]. URL and Source are required.
 type Options struct {
-	// URL is the relay's rtsp:// URL, such as
+	// URL is the relay's rtsp:// or rtsps:// URL, such as
 	// "rtsp://user:pass@relay.example:8554/cam1". The userinfo, if any,
 	// answers the relay's 401 challenges; it is never sent otherwise and
-	// never logged. The port defaults to 554.
+	// never logged. The port defaults to 554, or 322 for rtsps (RFC 7826).
+	// With rtsps the RTSP connection, and the interleaved media in it, is
+	// TLS; the relay's certificate must verify against the system's roots
+	// for the URL's host, or match TLSFingerprint.
 	URL string
+	// TLSFingerprint pins an rtsps relay's certificate instead: the
+	// SHA-256 of the leaf certificate (DER), in hex, with or without
+	// colons, as `openssl x509 -noout -fingerprint -sha256` prints it.
+	// For relays with self-signed certificates.
+	TLSFingerprint string
 	// Source is the ring the camera's encoder writes access units to.
 	Source *ring.Ring
 	// MaxPayload is the largest RTP payload in bytes; default 1400.
@@ -46,7 +55,8 @@ type Options struct {
 	// UDP sends the media over UDP (RTP/AVP;unicast;client_port=…) from
 	// an even/odd local port pair to the ports the relay answers with,
 	// instead of interleaved on the RTSP connection (the default). UDP
-	// suits a LAN relay; over lossy or NATed links TCP is safer.
+	// suits a LAN relay; over lossy or NATed links TCP is safer. It is
+	// refused with rtsps, whose media would then travel in clear.
 	UDP bool
 	// QueueFrames and QueueBytes bound the frames waiting to be written
 	// to the relay; defaults DefaultQueueFrames and DefaultQueueBytes.
@@ -62,7 +72,8 @@ type Options struct {
 	WriteTimeout time.Duration
 	// UserAgent is sent with every request; default "ipcamd".
 	UserAgent string
-	// Dial opens the TCP connection; default a net.Dialer.
+	// Dial opens the TCP connection (TLS, for rtsps, is added on top);
+	// default a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives the client's log; default slog.Default().
 	Logger *slog.Logger
@@ -122,7 +133,8 @@ type Client struct {
 	opts     Options
 	u        *url.URL // without userinfo
 	redacted string
-	host     string // host:port to dial
+	host     string      // host:port to dial
+	tls      *tls.Config // nil for rtsp://
 	log      *slog.Logger
 
 	// sps and pps are the parameter sets seen last; only the goroutine
@@ -143,8 +155,8 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("push: bad relay URL: %w", err)
 	}
-	if u.Scheme != "rtsp" {
-		return nil, fmt.Errorf("push: relay URL %q: scheme must be rtsp", u.Redacted())
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return nil, fmt.Errorf("push: relay URL %q: scheme must be rtsp or rtsps", u.Redacted())
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("push: relay URL %q has no host", u.Redacted())
@@ -168,7 +180,21 @@ func New(opts Options) (*Client, error) {
 	c.u = &cu
 	c.host = u.Host
 	if u.Port() == "" {
-		c.host = net.JoinHostPort(u.Hostname(), "554")
+		port := "554"
+		if u.Scheme == "rtsps" {
+			port = "322"
+		}
+		c.host = net.JoinHostPort(u.Hostname(), port)
+	}
+	switch {
+	case u.Scheme == "rtsps" && opts.UDP:
+		return nil, fmt.Errorf("push: relay URL %q: UDP would send the media in clear beside the TLS connection; use TCP", u.Redacted())
+	case u.Scheme == "rtsps":
+		if c.tls, err = tlsConfig(u.Hostname(), opts.TLSFingerprint); err != nil {
+			return nil, fmt.Errorf("push: relay URL %q: %w", u.Redacted(), err)
+		}
+	case opts.TLSFingerprint != "":
+		return nil, fmt.Errorf("push: relay URL %q: a TLS fingerprint needs an rtsps:// URL", u.Redacted())
 	}
 	c.log = opts.Logger
 	if c.log == nil {

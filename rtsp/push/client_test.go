@@ -38,7 +38,7 @@ func TestNewValidates(t *testing.T) {
 		wantErr string
 	}{
 		{"rtsp://relay/x", nil, "Source is nil"},
-		{"http://relay/x", r, "scheme must be rtsp"},
+		{"http://relay/x", r, "scheme must be rtsp or rtsps"},
 		{"rtsp:///x", r, "no host"},
 		{"rtsp://relay/x?a=b", r, "query"},
 		{"rtsp://u:p%0a@relay/x", r, "control character"},
@@ -65,6 +65,78 @@ func TestNewValidates(t *testing.T) {
 	c, _ := New(Options{URL: "rtsp://relay/x", Source: r})
 	if c.host != "relay:554" {
 		t.Fatalf("default port: host = %q", c.host)
+	}
+	c, _ = New(Options{URL: "rtsps://relay/x", Source: r})
+	if c.host != "relay:322" || c.tls == nil || c.tls.ServerName != "relay" || c.tls.InsecureSkipVerify {
+		t.Fatalf("rtsps: host %q, TLS %+v", c.host, c.tls)
+	}
+	for _, tt := range []struct {
+		opts    Options
+		wantErr string
+	}{
+		{Options{URL: "rtsps://relay/x", UDP: true}, "UDP would send the media in clear"},
+		{Options{URL: "rtsp://relay/x", TLSFingerprint: strings.Repeat("ab", 32)}, "needs an rtsps:// URL"},
+		{Options{URL: "rtsps://relay/x", TLSFingerprint: "ab:cd"}, "not a SHA-256 in hex"},
+		{Options{URL: "rtsps://relay/x", TLSFingerprint: strings.Repeat("zz", 32)}, "not a SHA-256 in hex"},
+	} {
+		tt.opts.Source = r
+		if _, err := New(tt.opts); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("New(%+v) = %v, want error containing %q", tt.opts, err, tt.wantErr)
+		}
+	}
+}
+
+// TestTLSRelay publishes to an rtsps relay with a self-signed certificate:
+// pinned by its fingerprint (with colons, upper case) it works; a wrong
+// pin, or no pin at all, fails the handshake with an error saying why,
+// and the relay never sees a request.
+func TestTLSRelay(t *testing.T) {
+	cert, fp := selfSignedCert(t)
+	colons := strings.ToUpper(fp[:2])
+	for i := 2; i < len(fp); i += 2 {
+		colons += ":" + strings.ToUpper(fp[i:i+2])
+	}
+	tests := []struct {
+		name    string
+		pin     string
+		wantErr string // "": publishes
+	}{
+		{"pinned", colons, ""},
+		{"wrong pin", strings.Repeat("00", 32), "not the configured"},
+		{"system roots", "", "certificate signed by unknown authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			relay := newFakeTLSRelay(t, cert)
+			c, err := New(Options{URL: relay.url(""), TLSFingerprint: tt.pin, Source: clipRing(t), Logger: testLogger(t),
+				MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := runClient(t, c)
+			defer stop()
+			if tt.wantErr == "" {
+				waitFor(t, 10*time.Second, "publishing and 20 frames over TLS", func() bool {
+					s := c.Status()
+					return s.State == StatePublishing && s.FramesSent >= 20
+				})
+				_, _, packets, _, first := relay.snapshot()
+				if packets == 0 || !startsWithIDR(first) {
+					t.Errorf("the relay got %d packets, the first % x", packets, first[:min(len(first), 12)])
+				}
+				return
+			}
+			waitFor(t, 10*time.Second, "a TLS failure", func() bool {
+				return strings.Contains(c.Status().LastError, tt.wantErr)
+			})
+			if methods, _, _, _, _ := relay.snapshot(); len(methods) != 0 {
+				t.Errorf("the relay got %v through a refused handshake", methods)
+			}
+			if s := c.Status(); s.State == StatePublishing || s.FramesSent != 0 {
+				t.Errorf("status %+v", s)
+			}
+		})
 	}
 }
 

@@ -18,6 +18,12 @@
 // timeout the relay announced, and ends with TEARDOWN when its context
 // ends.
 //
+// An rtsps:// URL puts the RTSP connection, and so the interleaved media,
+// inside TLS. The relay's certificate is verified against the system's
+// roots for the URL's host, or, with Options.TLSFingerprint, only matched
+// against that SHA-256 pin (for self-signed relays). UDP media is refused
+// with rtsps, since it would travel in clear.
+//
 // A 401 answer is retried once with credentials from the URL's userinfo:
 // Digest (SHA-256 or MD5, with qop=auth or in the RFC 2069 form without
 // qop) when the relay offers it, otherwise Basic.

@@ -4,10 +4,19 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/netip"
 	"os"
@@ -108,6 +117,7 @@ type fakeRelay struct {
 	timeout  int    // advertised session timeout in seconds
 	stall    bool   // stop reading after RECORD
 	public   string // the Public header; default lists GET_PARAMETER
+	scheme   string // rtsp, or rtsps behind TLS
 
 	mu       sync.Mutex
 	methods  []string
@@ -124,7 +134,22 @@ func newFakeRelay(t testing.TB, user, pass string) *fakeRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &fakeRelay{t: t, ln: ln, timeout: 60}
+	return newFakeRelayOn(t, ln, user, pass)
+}
+
+// newFakeTLSRelay is an open fake relay behind TLS with cert (rtsps).
+func newFakeTLSRelay(t testing.TB, cert tls.Certificate) *fakeRelay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newFakeRelayOn(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}}), "", "")
+	r.scheme = "rtsps"
+	return r
+}
+
+func newFakeRelayOn(t testing.TB, ln net.Listener, user, pass string) *fakeRelay {
+	r := &fakeRelay{t: t, ln: ln, timeout: 60, scheme: "rtsp"}
 	if user != "" {
 		h, err := auth.HashPassword(user, "fake", pass)
 		if err != nil {
@@ -148,7 +173,7 @@ func (r *fakeRelay) url(userinfo string) string {
 	if userinfo != "" {
 		userinfo += "@"
 	}
-	return fmt.Sprintf("rtsp://%s%s/live/cam", userinfo, r.ln.Addr())
+	return fmt.Sprintf("%s://%s%s/live/cam", r.scheme, userinfo, r.ln.Addr())
 }
 
 func (r *fakeRelay) serve() {
@@ -339,4 +364,27 @@ func requireFile(t testing.TB, path, hint string) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("%s missing: %v (%s)", path, err, hint)
 	}
+}
+
+// selfSignedCert makes a self-signed ECDSA certificate for 127.0.0.1 and
+// returns it with its SHA-256 fingerprint in lower-case hex.
+func selfSignedCert(t testing.TB) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "relay"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(sum[:])
 }

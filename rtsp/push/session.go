@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,6 +46,14 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 
 	dctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	nc, err := c.opts.Dial(dctx, "tcp", c.host)
+	if err == nil && c.tls != nil {
+		tc := tls.Client(nc, c.tls)
+		if err = tc.HandshakeContext(dctx); err != nil {
+			nc.Close()
+			err = fmt.Errorf("TLS: %w", err)
+		}
+		nc = tc
+	}
 	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("push: connecting: %w", err)

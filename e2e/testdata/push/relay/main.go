@@ -5,20 +5,33 @@
 //
 // Usage:
 //
-//	relay -addr 127.0.0.1:8554 [-user u -pass p] [-methods basic,digest]
+//	relay -addr 127.0.0.1:8554 [-user u -pass p] [-methods basic,digest] [-tls]
 //
-// With -user, publishers must authenticate (players never have to). It
+// With -user, publishers must authenticate (players never have to). With
+// -tls it serves rtsps:// with a fresh self-signed certificate for
+// 127.0.0.1 and prints "fingerprint <sha-256 hex>" before listening. It
 // prints "publishing <path>" when a RECORD succeeds and "packets <path> N"
 // every 100 RTP packets, so tests can follow the publisher.
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"log"
+	"math/big"
+	"net"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
@@ -134,9 +147,15 @@ func main() {
 	pass := flag.String("pass", "", "publisher password")
 	methods := flag.String("methods", "basic,digest", "authentication methods offered: basic, digest, sha256")
 	udp := flag.Int("udp", 0, "UDP port for RTP (RTCP on the next one); 0: TCP only")
+	useTLS := flag.Bool("tls", false, "serve rtsps:// with a self-signed certificate")
 	flag.Parse()
 	h := &handler{user: *user, pass: *pass, paths: map[string]*path{}}
 	h.server = &gortsplib.Server{Handler: h, RTSPAddress: *addr}
+	if *useTLS {
+		cert, fp := selfSigned()
+		h.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		fmt.Printf("fingerprint %s\n", fp)
+	}
 	if *udp > 0 {
 		h.server.UDPRTPAddress = fmt.Sprintf(":%d", *udp)
 		h.server.UDPRTCPAddress = fmt.Sprintf(":%d", *udp+1)
@@ -159,4 +178,26 @@ func main() {
 	fmt.Printf("listening %s\n", *addr)
 	os.Stdout.Sync()
 	log.Fatal(h.server.Wait())
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and returns it with its
+// SHA-256 fingerprint in hex.
+func selfSigned() (tls.Certificate, string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "relay"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sum := sha256.Sum256(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(sum[:])
 }
