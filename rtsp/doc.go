@@ -27,6 +27,12 @@
 //     IDR. The client starts up to one GOP behind live, which players
 //     absorb in their jitter buffer.
 //
+// A UDP or multicast client is sent the frames it starts behind at
+// [CatchUpSpeed] times real time, frame by frame on their own timeline,
+// until it reaches the live edge; sent at once, a replayed GOP would
+// overflow the receiver's socket buffer (UDP has no flow control), and its
+// first GOP would be broken. TCP's flow control paces TCP clients.
+//
 // Every client has its own bounded backlog (Options.ClientBacklog) and its
 // own sender goroutine. The stream never waits for a client: when a
 // backlog is full, that client drops whole frames until the next IDR, so

@@ -407,6 +407,7 @@ func (g *mcastGroup) startLocked() (chan framePos, error) {
 	// No eviction: a group that falls behind drops frames up to the next
 	// IDR, like any client with a full backlog.
 	snd.sub = newSubscriber(snd.sink, 1024, o.ClientBacklog, &snd.cnt)
+	snd.sub.paced = true
 	ctx, cancel := context.WithCancel(context.Background())
 	snd.cancel = cancel
 	go snd.run(ctx, o.SenderReportInterval)

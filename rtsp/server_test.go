@@ -71,6 +71,12 @@ func startServer(t *testing.T, opts Options, interval time.Duration) *testServer
 // listeners to serve besides the plain one of ts.addr.
 func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval time.Duration, more ...net.Listener) *testServer {
 	t.Helper()
+	return startServerSource(t, opts, sopts, interval, func(i int) *h264.AccessUnit { return testAU(i, 10) }, more...)
+}
+
+// startServerSource is startServerStream with access unit i made by au.
+func startServerSource(t *testing.T, opts Options, sopts StreamOptions, interval time.Duration, au func(i int) *h264.AccessUnit, more ...net.Listener) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +95,7 @@ func startServerStream(t *testing.T, opts Options, sopts StreamOptions, interval
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			rb.WriteAccessUnit(testAU(i, 10))
+			rb.WriteAccessUnit(au(i))
 			select {
 			case <-ctx.Done():
 				return

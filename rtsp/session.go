@@ -169,6 +169,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 	}
 	sub := newSubscriber(out, 1024, o.ClientBacklog, &ss.cnt)
 	sub.secure = ss.secure
+	sub.paced = ss.transport != transportTCP
 	ss.sub = sub
 	ss.mu.Unlock()
 

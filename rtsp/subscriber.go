@@ -11,6 +11,22 @@ import (
 // errTooSlow ends a client that has fallen too far behind the live edge.
 var errTooSlow = errors.New("rtsp: client fell more than the eviction limit behind")
 
+// CatchUpSpeed is how many times faster than real time a datagram client
+// (UDP unicast or multicast) is sent the frames it is behind when it
+// starts: the GOP replayed to it, or a backlog. Sent at once, a GOP of a
+// few megabits would arrive in a few milliseconds and overflow a
+// receiver's socket buffer (208 KiB by default on Linux) unless the
+// receiver was reading at that very moment; UDP has no flow control to
+// slow the burst down. Frame by frame on the frames' own timeline, four
+// times as fast, the client reaches the live edge after a third of the
+// GOP's age, and the largest burst is one frame. TCP clients need no
+// pacing: the connection's flow control paces them.
+const CatchUpSpeed = 4
+
+// catchUpFresh is how recent a frame must be for a paced client to count
+// as at the live edge, where pacing stops.
+const catchUpFresh = 150 * time.Millisecond
+
 // sink sends whole frames to one client over its transport. Its two
 // methods are never called at the same time.
 type sink interface {
@@ -40,6 +56,14 @@ type subscriber struct {
 	signal chan struct{} // one-slot wake-up for the sender
 	out    sink
 	secure bool // the client takes the frames' SRTP packets; fixed
+	// paced: frames behind the live edge go out at CatchUpSpeed on their
+	// own timeline (datagram sinks); fixed. Only run's goroutine reads
+	// the pacing state below it.
+	paced     bool
+	catchUp   bool      // pacing is on: the client has not reached the live edge
+	paceStart time.Time // when the first frame went out
+	paceWall  time.Time // that frame's wall clock time
+	paceTimer *time.Timer
 
 	mu       sync.Mutex
 	q        []*frame // ring of queued frames, len is a power of two
@@ -263,6 +287,7 @@ func (s *subscriber) run(ctx context.Context, evictAfter time.Duration, period t
 	s.mu.Lock()
 	s.started = true
 	s.mu.Unlock()
+	s.catchUp = s.paced
 	s.wake()
 	batch := make([]*frame, 0, 64)
 	var timer <-chan time.Time
@@ -294,20 +319,89 @@ func (s *subscriber) run(ctx context.Context, evictAfter time.Duration, period t
 				releaseAll(batch)
 				return errTooSlow
 			}
-			err := s.out.writeFrames(batch)
-			if err == nil {
-				pk, by := 0, 0
-				for _, f := range batch {
-					pk += f.packets()
-					by += len(f.buf)
-				}
-				s.sent(batch[len(batch)-1], len(batch), pk, by)
-			}
+			err := s.write(ctx, batch)
 			releaseAll(batch)
+			if ctx.Err() != nil {
+				s.mu.Lock()
+				s.busy = false // taken by take; finish waits for it
+				s.mu.Unlock()
+				s.finish()
+				return nil
+			}
 			if err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// write sends frames, paced while the client catches up, and counts them.
+// While pacing it returns early if ctx ends.
+func (s *subscriber) write(ctx context.Context, frames []*frame) error {
+	for len(frames) > 0 {
+		n := len(frames)
+		if s.catchUp {
+			n = s.due(frames)
+			if n == 0 {
+				if err := s.waitDue(ctx, frames[0]); err != nil {
+					return nil // ctx ended; the caller finishes
+				}
+				continue
+			}
+		}
+		batch := frames[:n]
+		frames = frames[n:]
+		if err := s.out.writeFrames(batch); err != nil {
+			return err
+		}
+		pk, by := 0, 0
+		for _, f := range batch {
+			pk += f.packets()
+			by += len(f.buf)
+		}
+		s.sent(batch[len(batch)-1], len(batch), pk, by)
+	}
+	return nil
+}
+
+// dueAt is when a paced client may be sent f.
+func (s *subscriber) dueAt(f *frame) time.Time {
+	if s.paceStart.IsZero() {
+		s.paceStart, s.paceWall = time.Now(), f.wall
+	}
+	return s.paceStart.Add(f.wall.Sub(s.paceWall) / CatchUpSpeed)
+}
+
+// due returns how many of frames may go out now, and stops pacing once a
+// frame at the live edge is due.
+func (s *subscriber) due(frames []*frame) int {
+	now := time.Now()
+	for i, f := range frames {
+		if s.dueAt(f).After(now) {
+			return i
+		}
+		if now.Sub(f.wall) < catchUpFresh {
+			s.catchUp = false
+			return len(frames)
+		}
+	}
+	return len(frames)
+}
+
+// waitDue waits until f is due, or ctx ends.
+func (s *subscriber) waitDue(ctx context.Context, f *frame) error {
+	d := time.Until(s.dueAt(f))
+	if s.paceTimer == nil {
+		s.paceTimer = time.NewTimer(d)
+	} else {
+		s.paceTimer.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		s.paceTimer.Stop()
+		return ctx.Err()
+	case <-s.paceTimer.C:
+		return nil
 	}
 }
 
