@@ -402,7 +402,7 @@ func (c *conn) describe(ctx context.Context, req *message.Request, res *message.
 	var keyMgmt []byte
 	if c.isTLS() {
 		var err error
-		if keyMgmt, err = st.keyMgmt(); err != nil {
+		if keyMgmt, err = st.keyMgmt(0); err != nil {
 			c.srv.log.Error("rtsp: DESCRIBE without SRTP", "path", st.Path(), "err", err)
 		}
 	}
@@ -500,10 +500,12 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		status(res, 461)
 		return
 	}
-	// An SRTP client sends its own key, which decrypts its SRTCP.
+	// An SRTP client sends its own key, which decrypts its SRTCP, and
+	// the timestamp our reply's key carries back.
 	var srtpIn *srtp.Context
+	var clientTime uint64
 	if tr.Profile == headers.ProfileSAVP {
-		if srtpIn, err = c.clientKey(req); err != nil {
+		if srtpIn, clientTime, err = c.clientKey(req); err != nil {
 			c.srv.log.Info("rtsp: SETUP with a bad KeyMgmt header", "client", c.nc.RemoteAddr().String(), "err", err)
 			status(res, 400)
 			res.Reason = "Bad KeyMgmt Header"
@@ -525,7 +527,7 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		c.setSessionHeader(res, ss)
 		res.Header.Set("Transport", ss.transportHeader())
 		if ss.secure {
-			c.setKeyMgmt(res, st, ss.trackURL)
+			c.setKeyMgmt(res, st, ss.trackURL, clientTime)
 		}
 		return
 	}
@@ -539,7 +541,7 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	ss.url = streamURL(u, st)
 	ss.ctrl.Store(c)
 	if tr.Profile == headers.ProfileSAVP {
-		if !c.setKeyMgmt(res, st, ss.trackURL) {
+		if !c.setKeyMgmt(res, st, ss.trackURL, clientTime) {
 			ss.close("no SRTP key")
 			return
 		}
@@ -595,24 +597,26 @@ func (c *conn) isTLS() bool {
 }
 
 // clientKey returns the context that decrypts the SRTCP of a client that
-// sets up RTP/SAVP, from its KeyMgmt header (RFC 4567), or nil when the
-// client sent none: its reports are then ignored.
-func (c *conn) clientKey(req *message.Request) (*srtp.Context, error) {
+// sets up RTP/SAVP, from its KeyMgmt header (RFC 4567), and the header's
+// MIKEY timestamp; nil and 0 when the client sent none: its reports are
+// then ignored.
+func (c *conn) clientKey(req *message.Request) (*srtp.Context, uint64, error) {
 	v := req.Header.Get("KeyMgmt")
 	if v == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	var km headers.KeyMgmt
 	if err := km.Unmarshal(v); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return clientSRTCP(km.Data, time.Now())
+	return clientSRTCP(km.Data)
 }
 
 // setKeyMgmt puts the stream's SRTP key for the track at URL track in the
-// SETUP reply's KeyMgmt header, or sets 500 and returns false.
-func (c *conn) setKeyMgmt(res *message.Response, st *Stream, track string) bool {
-	data, err := st.keyMgmt()
+// SETUP reply's KeyMgmt header, stamped with the client's MIKEY time
+// (clientTime, 0 for the camera's clock), or sets 500 and returns false.
+func (c *conn) setKeyMgmt(res *message.Response, st *Stream, track string, clientTime uint64) bool {
+	data, err := st.keyMgmt(clientTime)
 	if err != nil {
 		c.srv.log.Error("rtsp: no SRTP key", "path", st.Path(), "err", err)
 		status(res, 500)

@@ -29,9 +29,6 @@ const (
 	srtpSaltLen = 14 // master salt
 	srtpTagLen  = 10 // HMAC-SHA1-80 authentication tag
 	srtpProfile = srtp.ProtectionProfileAes128CmHmacSha1_80
-	// mikeyMaxSkew is how far a client's MIKEY timestamp may be from our
-	// clock (RFC 3830 §5.4 leaves the window to the implementation).
-	mikeyMaxSkew = time.Hour
 )
 
 // streamSRTP is a stream's SRTP sender: its master key and the contexts
@@ -109,8 +106,12 @@ func (sp *streamSRTP) encryptRTCP(b []byte) ([]byte, error) {
 }
 
 // mikey returns a MIKEY message that gives a client the stream's key: its
-// SSRC at rollover counter roc.
-func (sp *streamSRTP) mikey(roc uint32) ([]byte, error) {
+// SSRC at rollover counter roc. Its timestamp is ntp, the client's own
+// (see clientSRTCP), or, when ntp is 0, the camera's clock.
+func (sp *streamSRTP) mikey(roc uint32, ntp uint64) ([]byte, error) {
+	if ntp == 0 {
+		ntp = mikey.NTPTime(time.Now())
+	}
 	var rnd [16]byte
 	rand.Read(rnd[:])
 	m := mikey.Message{
@@ -118,7 +119,7 @@ func (sp *streamSRTP) mikey(roc uint32) ([]byte, error) {
 		CryptoSessions: []mikey.CryptoSession{{Policy: 0, SSRC: sp.ssrc, ROC: roc}},
 		HasTime:        true,
 		TimeType:       mikey.TimeNTPUTC,
-		Time:           mikey.NTPTime(time.Now()),
+		Time:           ntp,
 		Policies: []mikey.Policy{{No: 0, Protocol: mikey.ProtocolSRTP, Params: []mikey.Param{
 			{Type: mikey.ParamEncrAlg, Value: []byte{1}}, // AES-CM
 			{Type: mikey.ParamEncrKeyLen, Value: []byte{srtpKeyLen}},
@@ -142,21 +143,29 @@ func (sp *streamSRTP) mikey(roc uint32) ([]byte, error) {
 }
 
 // clientSRTCP returns the context that decrypts a client's SRTCP, from the
-// MIKEY message of its SETUP request. It checks the message asks for what
-// we speak: AES_CM_128_HMAC_SHA1_80 with encryption and authentication
-// on, a key of 30 bytes, and a timestamp within an hour of our clock.
-func clientSRTCP(data []byte, now time.Time) (*srtp.Context, error) {
+// MIKEY message of its SETUP request, and the message's NTP timestamp (0
+// if it has none). It checks the message asks for what we speak:
+// AES_CM_128_HMAC_SHA1_80 with encryption and authentication on, and a
+// key of 30 bytes.
+//
+// The timestamp is not checked against the camera's clock: the message
+// comes inside TLS, which already stops replays (the timestamp's purpose,
+// RFC 3830 §5.4), and a camera without NTP or a battery-backed clock
+// starts in 1970. The reply's MIKEY message carries the client's
+// timestamp back instead, as a MIKEY responder's does, so that clients
+// that check it against their own clock (gortsplib, within an hour)
+// accept it whatever the camera's clock says.
+func clientSRTCP(data []byte) (*srtp.Context, uint64, error) {
 	var m mikey.Message
 	if err := m.Unmarshal(data); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if m.HasTime && m.TimeType != mikey.TimeCounter {
-		if d := mikey.TimeFromNTP(m.Time).Sub(now); d > mikeyMaxSkew || d < -mikeyMaxSkew {
-			return nil, fmt.Errorf("MIKEY timestamp is %v away from the server's clock, over %v", d.Round(time.Second), mikeyMaxSkew)
-		}
+	var ntp uint64
+	if m.HasTime && (m.TimeType == mikey.TimeNTPUTC || m.TimeType == mikey.TimeNTP) {
+		ntp = m.Time
 	}
 	if len(m.Keys) != 1 {
-		return nil, fmt.Errorf("MIKEY message carries %d keys, want 1", len(m.Keys))
+		return nil, 0, fmt.Errorf("MIKEY message carries %d keys, want 1", len(m.Keys))
 	}
 	pol := uint8(0)
 	if len(m.CryptoSessions) > 0 {
@@ -179,7 +188,7 @@ func clientSRTCP(data []byte, now time.Time) (*srtp.Context, error) {
 		}
 		for _, w := range want {
 			if v, ok := p.Param(w.typ); ok && !bytes.Equal(v, []byte{w.v}) {
-				return nil, fmt.Errorf("MIKEY policy asks for %s %x; only %d is supported", w.name, v, w.v)
+				return nil, 0, fmt.Errorf("MIKEY policy asks for %s %x; only %d is supported", w.name, v, w.v)
 			}
 		}
 	}
@@ -188,10 +197,10 @@ func clientSRTCP(data []byte, now time.Time) (*srtp.Context, error) {
 	if kd.Type == mikey.KeyTEKSalt {
 		key = append(append([]byte(nil), kd.Key...), kd.Salt...)
 	} else if kd.Type != mikey.KeyTEK {
-		return nil, fmt.Errorf("MIKEY key type %d, want a TEK (2 or 3)", kd.Type)
+		return nil, 0, fmt.Errorf("MIKEY key type %d, want a TEK (2 or 3)", kd.Type)
 	}
 	if len(key) != srtpKeyLen+srtpSaltLen {
-		return nil, fmt.Errorf("MIKEY key and salt are %d bytes, want %d", len(key), srtpKeyLen+srtpSaltLen)
+		return nil, 0, fmt.Errorf("MIKEY key and salt are %d bytes, want %d", len(key), srtpKeyLen+srtpSaltLen)
 	}
 	opts := []srtp.ContextOption{srtp.SRTCPReplayProtection(64)}
 	if len(kd.SPI) > 0 {
@@ -199,7 +208,7 @@ func clientSRTCP(data []byte, now time.Time) (*srtp.Context, error) {
 	}
 	ctx, err := srtp.CreateContext(key[:srtpKeyLen], key[srtpKeyLen:], srtpProfile, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("SRTCP context from the client's key: %w", err)
+		return nil, 0, fmt.Errorf("SRTCP context from the client's key: %w", err)
 	}
-	return ctx, nil
+	return ctx, ntp, nil
 }

@@ -62,13 +62,19 @@ func dialTLS(t *testing.T, addr string) *client {
 // SETUP request's KeyMgmt header, like gortsplib's.
 func testClientKey(t *testing.T, ssrc uint32) (key []byte, header string) {
 	t.Helper()
+	return testClientKeyAt(t, ssrc, time.Now())
+}
+
+// testClientKeyAt is testClientKey from a client whose clock says at.
+func testClientKeyAt(t *testing.T, ssrc uint32, at time.Time) (key []byte, header string) {
+	t.Helper()
 	key = make([]byte, srtpKeyLen+srtpSaltLen)
 	rand.Read(key)
 	m := mikey.Message{
 		CSBID:          7,
 		CryptoSessions: []mikey.CryptoSession{{SSRC: ssrc}},
 		HasTime:        true,
-		Time:           mikey.NTPTime(time.Now()),
+		Time:           mikey.NTPTime(at),
 		Rand:           []byte("0123456789abcdef"),
 		Policies: []mikey.Policy{{Params: []mikey.Param{
 			{Type: mikey.ParamEncrAlg, Value: []byte{1}}, {Type: mikey.ParamEncrKeyLen, Value: []byte{16}},
@@ -401,6 +407,38 @@ func TestSRTPOverTCPBesidePlain(t *testing.T) {
 	}
 }
 
+// TestSRTPWhateverTheClocks: a camera without NTP may be years away from
+// its clients' clocks. A client's key is accepted whatever its timestamp,
+// and the SETUP reply's key carries the client's timestamp back, so that a
+// client that checks it against its own clock (gortsplib: within an hour)
+// accepts it. The key in DESCRIBE, before the client has said anything,
+// carries the camera's clock.
+func TestSRTPWhateverTheClocks(t *testing.T) {
+	_, tlsAddr := startTLSServer(t, Options{})
+	for _, at := range []time.Time{
+		time.Date(2046, 3, 1, 12, 0, 0, 0, time.UTC),
+		time.Now().Add(-20 * 365 * 24 * time.Hour),
+	} {
+		c := dialTLS(t, tlsAddr)
+		_, kh := testClientKeyAt(t, 5, at)
+		res := c.do("SETUP", "rtsps://"+tlsAddr+"/main/trackID=0", "Transport", "RTP/SAVP/TCP;unicast;interleaved=0-1", "KeyMgmt", kh)
+		if res.StatusCode != 200 {
+			t.Fatalf("SETUP from a client whose clock says %v: %d %s", at, res.StatusCode, res.Reason)
+		}
+		var km headers.KeyMgmt
+		if err := km.Unmarshal(res.Header.Get("KeyMgmt")); err != nil {
+			t.Fatal(err)
+		}
+		var m mikey.Message
+		if err := m.Unmarshal(km.Data); err != nil {
+			t.Fatal(err)
+		}
+		if got := mikey.TimeFromNTP(m.Time); !m.HasTime || got.Sub(at).Abs() > time.Millisecond {
+			t.Errorf("the reply's MIKEY time is %v, want the client's %v", got, at)
+		}
+	}
+}
+
 // TestSRTPROCAcrossWrap checks that the rollover counter the stream
 // announces and encrypts with follows sequence number wraps, also for a
 // frame encrypted after frames that were never encrypted.
@@ -423,7 +461,7 @@ func TestSRTPROCAcrossWrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := st.keyMgmt()
+	data, err := st.keyMgmt(0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -364,8 +364,9 @@ func (s *Stream) secureKey() (*streamSRTP, error) {
 // keyMgmt returns the MIKEY message that gives a client the
 // stream's SRTP key, with the rollover counter of the first packet the
 // client will likely get: that of the current GOP's IDR, which a new
-// client is replayed from, or else that of the next packet.
-func (s *Stream) keyMgmt() ([]byte, error) {
+// client is replayed from, or else that of the next packet. Its timestamp
+// is ntp, the client's, or the camera's clock when ntp is 0.
+func (s *Stream) keyMgmt(ntp uint64) ([]byte, error) {
 	sp, err := s.secureKey()
 	if err != nil {
 		return nil, err
@@ -376,7 +377,7 @@ func (s *Stream) keyMgmt() ([]byte, error) {
 		roc = s.gop[0].roc
 	}
 	s.mu.Unlock()
-	return sp.mikey(roc)
+	return sp.mikey(roc, ntp)
 }
 
 // unsubscribe stops queueing frames for sub.

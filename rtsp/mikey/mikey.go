@@ -154,10 +154,15 @@ func NTPTime(t time.Time) uint64 {
 	return sec<<32 | frac
 }
 
-// TimeFromNTP converts a 64-bit NTP timestamp to a time.
+// TimeFromNTP converts a 64-bit NTP timestamp to a time. Seconds with the
+// top bit clear are in NTP era 1, from 2036-02-07 on (RFC 4330 §3), as
+// NTPTime writes them.
 func TimeFromNTP(v uint64) time.Time {
 	const unixToNTP = 2208988800
 	sec := int64(v>>32) - unixToNTP
+	if v>>63 == 0 {
+		sec += 1 << 32
+	}
 	frac := int64((v & 0xffffffff) * 1e9 >> 32)
 	return time.Unix(sec, frac)
 }

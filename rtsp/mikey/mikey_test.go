@@ -126,10 +126,26 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestNTPTime round-trips times in NTP era 0 (1968 to 2036, a camera
+// that booted without a clock included) and era 1 (from 2036-02-07).
 func TestNTPTime(t *testing.T) {
-	now := time.Unix(1764106000, 123456789)
-	if got := TimeFromNTP(NTPTime(now)); got.Sub(now).Abs() > time.Microsecond {
-		t.Fatalf("TimeFromNTP(NTPTime(%v)) = %v", now, got)
+	for _, tt := range []struct {
+		at  time.Time
+		sec uint64 // the NTP seconds
+	}{
+		{time.Unix(0, 0), 2208988800},
+		{time.Unix(1764106000, 123456789), 1764106000 + 2208988800},
+		{time.Date(2036, 2, 7, 6, 28, 15, 0, time.UTC), 1<<32 - 1},
+		{time.Date(2036, 2, 7, 6, 28, 16, 0, time.UTC), 0},
+		{time.Date(2046, 3, 1, 12, 0, 0, 500_000_000, time.UTC), uint64(time.Date(2046, 3, 1, 12, 0, 0, 0, time.UTC).Unix()) + 2208988800 - 1<<32},
+	} {
+		v := NTPTime(tt.at)
+		if v>>32 != tt.sec {
+			t.Errorf("NTPTime(%v) has %d seconds, want %d", tt.at, v>>32, tt.sec)
+		}
+		if got := TimeFromNTP(v); got.Sub(tt.at).Abs() > time.Microsecond {
+			t.Errorf("TimeFromNTP(NTPTime(%v)) = %v", tt.at, got)
+		}
 	}
 }
 
