@@ -26,8 +26,8 @@ const kernelVersion = "6.1.0-56-arm64"
 
 // Guest ports, forwarded to free 127.0.0.1 ports on the host.
 const (
-	guestRTSP     = 8554 // ipcamd RTSP
-	guestHTTP     = 8080 // ipcamd HTTP
+	guestRTSP     = 554  // ipcamd RTSP, as the firmware's config has it
+	guestHTTP     = 80   // ipcamd HTTP, likewise
 	guestInitHTTP = 8081 // the lab /init's log and /poweroff
 )
 
@@ -198,8 +198,8 @@ type Board struct {
 	cmd      *exec.Cmd
 	Start    time.Time // QEMU started
 	Ready    time.Time // READY seen on the console
-	RTSPPort int       // host port forwarded to the guest's 8554
-	HTTPPort int       // host port forwarded to the guest's 8080 (ipcamd)
+	RTSPPort int       // host port forwarded to the guest's 554
+	HTTPPort int       // host port forwarded to the guest's 80 (ipcamd)
 	InitPort int       // host port forwarded to the guest's 8081 (/init)
 	console  *console
 	exited   chan struct{}

@@ -69,7 +69,7 @@ import (
 	"github.com/ipcamd/ipcamd/lab/internal/moddep"
 )
 
-// httpAddr is where init serves its log; ipcamd itself takes :8080.
+// httpAddr is where init serves its log; ipcamd itself takes :80.
 const httpAddr = ":8081"
 
 // gpioLines names the lines of the gpio-sim chip "cam-sim", by offset.

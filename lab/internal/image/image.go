@@ -436,7 +436,7 @@ set -e
 cd "$(dirname "$0")"
 [ -f data.img ] || truncate -s ` + fmt.Sprint(DataImageSize) + ` data.img
 exec qemu-system-aarch64 ` + strings.Join(quoteAll(QEMUArgs("vmlinuz", "rootfs.cpio.gz", "data.img")), " ") + ` \
-	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${RTSP_PORT:-8554}-:8554,hostfwd=tcp:127.0.0.1:${HTTP_PORT:-8080}-:8080" \
+	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:${RTSP_PORT:-8554}-:554,hostfwd=tcp:127.0.0.1:${HTTP_PORT:-8080}-:80" \
 	-device virtio-net-pci,netdev=n0 "$@"
 `
 }
