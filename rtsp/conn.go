@@ -402,7 +402,7 @@ func (c *conn) describe(ctx context.Context, req *message.Request, res *message.
 	var keyMgmt []byte
 	if c.isTLS() {
 		var err error
-		if keyMgmt, err = st.keyMgmt(0); err != nil {
+		if keyMgmt, _, err = st.keyMgmt(0); err != nil {
 			c.srv.log.Error("rtsp: DESCRIBE without SRTP", "path", st.Path(), "err", err)
 		}
 	}
@@ -527,7 +527,7 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 		c.setSessionHeader(res, ss)
 		res.Header.Set("Transport", ss.transportHeader())
 		if ss.secure {
-			c.setKeyMgmt(res, st, ss.trackURL, clientTime)
+			c.setKeyMgmt(res, ss, clientTime)
 		}
 		return
 	}
@@ -541,7 +541,7 @@ func (c *conn) setup(req *message.Request, res *message.Response) {
 	ss.url = streamURL(u, st)
 	ss.ctrl.Store(c)
 	if tr.Profile == headers.ProfileSAVP {
-		if !c.setKeyMgmt(res, st, ss.trackURL, clientTime) {
+		if !c.setKeyMgmt(res, ss, clientTime) {
 			ss.close("no SRTP key")
 			return
 		}
@@ -612,19 +612,23 @@ func (c *conn) clientKey(req *message.Request) (*srtp.Context, uint64, error) {
 	return clientSRTCP(km.Data)
 }
 
-// setKeyMgmt puts the stream's SRTP key for the track at URL track in the
-// SETUP reply's KeyMgmt header, stamped with the client's MIKEY time
-// (clientTime, 0 for the camera's clock), or sets 500 and returns false.
-func (c *conn) setKeyMgmt(res *message.Response, st *Stream, track string, clientTime uint64) bool {
-	data, err := st.keyMgmt(clientTime)
+// setKeyMgmt puts the SRTP key of ss's stream for its track in the SETUP
+// reply's KeyMgmt header, stamped with the client's MIKEY time (clientTime,
+// 0 for the camera's clock), and records the rollover counter it
+// announced; or it sets 500 and returns false.
+func (c *conn) setKeyMgmt(res *message.Response, ss *session, clientTime uint64) bool {
+	data, roc, err := ss.stream.keyMgmt(clientTime)
 	if err != nil {
-		c.srv.log.Error("rtsp: no SRTP key", "path", st.Path(), "err", err)
+		c.srv.log.Error("rtsp: no SRTP key", "path", ss.stream.Path(), "err", err)
 		status(res, 500)
 		return false
 	}
-	// track comes from url.URL.String, which escapes quotes and line
+	ss.mu.Lock()
+	ss.roc = roc
+	ss.mu.Unlock()
+	// trackURL comes from url.URL.String, which escapes quotes and line
 	// breaks.
-	res.Header.Set("KeyMgmt", headers.KeyMgmt{URL: track, Data: data}.Marshal())
+	res.Header.Set("KeyMgmt", headers.KeyMgmt{URL: ss.trackURL, Data: data}.Marshal())
 	return true
 }
 

@@ -67,6 +67,9 @@ type session struct {
 	// (the server's RTCP socket, or the TCP connection) uses it.
 	secure bool
 	srtpIn *srtp.Context
+	// roc is the rollover counter the client was told its first packet
+	// has (the SETUP reply's MIKEY message); guarded by mu.
+	roc uint32
 
 	cnt counters
 
@@ -168,7 +171,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 		}
 	}
 	sub := newSubscriber(out, 1024, o.ClientBacklog, &ss.cnt)
-	sub.secure = ss.secure
+	sub.secure, sub.roc = ss.secure, ss.roc
 	sub.paced = ss.transport != transportTCP
 	ss.sub = sub
 	ss.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -461,7 +462,7 @@ func TestSRTPROCAcrossWrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := st.keyMgmt(0)
+	data, _, err := st.keyMgmt(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,3 +488,84 @@ func TestSRTPROCAcrossWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestSRTPJoinROC: the rollover counter a client is told at SETUP is that
+// of the first packet it gets at PLAY, also when the sequence number has
+// wrapped since the current GOP began. A stream that can make IDRs on
+// request starts a client on a fresh IDR once its GOP is older than
+// JoinReplayLimit: the counter is then the current one, not the GOP's.
+// And if the GOP ages past that limit between SETUP and PLAY, the client
+// is replayed the GOP its counter belongs to rather than a fresh IDR.
+func TestSRTPJoinROC(t *testing.T) {
+	setup := func(t *testing.T) (*fanout, *atomic.Int32) {
+		f := newFanoutOpts(t, 0, 0, false)
+		requested := new(atomic.Int32)
+		f.stream.requestIDR = func() { requested.Add(1) }
+		f.step(t) // the IDR, at ROC 0
+		f.stream.pk.SetSequence(65534)
+		f.stream.extSeq.Store(65534)
+		for range 5 { // P frames across the wrap
+			f.step(t)
+		}
+		if _, err := f.stream.secureKey(); err != nil {
+			t.Fatal(err)
+		}
+		return f, requested
+	}
+	age := func(st *Stream, d time.Duration) {
+		st.mu.Lock()
+		st.gop[0].wall = time.Now().Add(-d)
+		st.mu.Unlock()
+	}
+	// first subscribes a secure client told roc and returns the ROC of
+	// the first frame it is queued, or of the next IDR published.
+	first := func(t *testing.T, f *fanout, roc uint32) (uint32, bool) {
+		sub := newSubscriber(nopSink{}, 64, 1<<20, &counters{})
+		sub.secure, sub.roc = true, roc
+		f.stream.subscribe(sub)
+		defer f.stream.unsubscribe(sub)
+		if fr := sub.take(make([]*frame, 0, 1)); len(fr) > 0 {
+			return fr[0].roc, fr[0].idr
+		}
+		return uint32(f.stream.extSeq.Load() >> 16), false
+	}
+
+	t.Run("old GOP, fresh IDR", func(t *testing.T) {
+		f, requested := setup(t)
+		age(f.stream, time.Second)
+		_, roc, err := f.stream.keyMgmt(0)
+		if err != nil || roc != 1 {
+			t.Fatalf("announced ROC %d (%v), want 1: the fresh IDR comes after the wrap", roc, err)
+		}
+		if got, _ := first(t, f, roc); got != roc || requested.Load() != 1 {
+			t.Errorf("first packet's ROC %d, IDR requests %d; want %d and 1", got, requested.Load(), roc)
+		}
+	})
+	t.Run("young GOP, replayed", func(t *testing.T) {
+		f, requested := setup(t)
+		age(f.stream, 100*time.Millisecond)
+		_, roc, _ := f.stream.keyMgmt(0)
+		if roc != 0 {
+			t.Fatalf("announced ROC %d, want 0: the replayed IDR is before the wrap", roc)
+		}
+		if got, idr := first(t, f, roc); got != 0 || !idr || requested.Load() != 0 {
+			t.Errorf("first frame ROC %d IDR %v, IDR requests %d; want the replayed IDR at 0", got, idr, requested.Load())
+		}
+	})
+	t.Run("GOP aged between SETUP and PLAY", func(t *testing.T) {
+		f, requested := setup(t)
+		age(f.stream, 100*time.Millisecond)
+		_, roc, _ := f.stream.keyMgmt(0)
+		age(f.stream, time.Second)
+		if got, idr := first(t, f, roc); got != roc || !idr || requested.Load() != 0 {
+			t.Errorf("first frame ROC %d IDR %v, IDR requests %d; want the replayed IDR at %d", got, idr, requested.Load(), roc)
+		}
+	})
+}
+
+// nopSink takes every frame.
+type nopSink struct{}
+
+func (nopSink) tryWrite(*frame) (bool, error) { return true, nil }
+func (nopSink) writeFrames([]*frame) error    { return nil }
+func (nopSink) partial() bool                 { return false }

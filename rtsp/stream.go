@@ -322,7 +322,20 @@ func (s *Stream) subscribe(sub *subscriber) {
 	if sub.secure {
 		s.secureSubs++
 	}
-	if s.requestIDR != nil && (len(s.gop) == 0 || time.Since(s.gop[0].wall) > JoinReplayLimit) {
+	fresh := s.freshJoinLocked()
+	if sub.secure && len(s.gop) > 0 && s.joinROCLocked() != sub.roc {
+		// The client was told another rollover counter than its first
+		// packet would now have (the sequence number wrapped, and the
+		// GOP aged past JoinReplayLimit, since the key went out). Start
+		// it where the counter it knows holds, if either start does.
+		switch next := uint32(s.extSeq.Load() >> 16); {
+		case s.gop[0].roc == sub.roc:
+			fresh = false
+		case next == sub.roc && s.requestIDR != nil:
+			fresh = true
+		}
+	}
+	if fresh {
 		// Fresher to make a new IDR than to replay an old GOP.
 		s.requestIDR()
 	} else {
@@ -361,23 +374,37 @@ func (s *Stream) secureKey() (*streamSRTP, error) {
 	return s.srtp, nil
 }
 
-// keyMgmt returns the MIKEY message that gives a client the
-// stream's SRTP key, with the rollover counter of the first packet the
-// client will likely get: that of the current GOP's IDR, which a new
-// client is replayed from, or else that of the next packet. Its timestamp
-// is ntp, the client's, or the camera's clock when ntp is 0.
-func (s *Stream) keyMgmt(ntp uint64) ([]byte, error) {
+// keyMgmt returns the MIKEY message that gives a client the stream's SRTP
+// key, and the rollover counter it announces: that of the first packet
+// the client would get if it started now (see joinROCLocked). Its
+// timestamp is ntp, the client's, or the camera's clock when ntp is 0.
+func (s *Stream) keyMgmt(ntp uint64) ([]byte, uint32, error) {
 	sp, err := s.secureKey()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s.mu.Lock()
-	roc := uint32(s.extSeq.Load() >> 16)
-	if len(s.gop) > 0 {
-		roc = s.gop[0].roc
-	}
+	roc := s.joinROCLocked()
 	s.mu.Unlock()
-	return sp.mikey(roc, ntp)
+	data, err := sp.mikey(roc, ntp)
+	return data, roc, err
+}
+
+// freshJoinLocked reports whether a client starting now would be started
+// on a fresh IDR requested from the source rather than on the current
+// GOP, replayed. The caller holds s.mu.
+func (s *Stream) freshJoinLocked() bool {
+	return s.requestIDR != nil && (len(s.gop) == 0 || time.Since(s.gop[0].wall) > JoinReplayLimit)
+}
+
+// joinROCLocked is the rollover counter of the first packet a client
+// starting now would get: that of the current GOP's IDR when the GOP is
+// replayed, else that of the next packet. The caller holds s.mu.
+func (s *Stream) joinROCLocked() uint32 {
+	if len(s.gop) > 0 && !s.freshJoinLocked() {
+		return s.gop[0].roc
+	}
+	return uint32(s.extSeq.Load() >> 16)
 }
 
 // unsubscribe stops queueing frames for sub.

@@ -56,6 +56,9 @@ type subscriber struct {
 	signal chan struct{} // one-slot wake-up for the sender
 	out    sink
 	secure bool // the client takes the frames' SRTP packets; fixed
+	// roc is the SRTP rollover counter the client was told its first
+	// packet has, for a secure subscriber; fixed.
+	roc uint32
 	// paced: frames behind the live edge go out at CatchUpSpeed on their
 	// own timeline (datagram sinks); fixed. Only run's goroutine reads
 	// the pacing state below it.
