@@ -1,8 +1,10 @@
 package rtsp
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +16,8 @@ import (
 // 3.2 Mbit/s is replayed about 700 KB. It reads with a 256 KiB socket
 // buffer at about 5 MB/s (a pause of 1 ms every 4 packets), well above
 // the stream's rate but far below loopback's. Sent at once, the replay
-// would overflow its buffer; paced at CatchUpSpeed it loses nothing,
+// overflows its buffer (a third to a half of the packets lost); paced at
+// CatchUpSpeed it loses nothing, or next to nothing on a loaded machine,
 // starts on the IDR and reaches the live edge.
 func TestUDPCatchUpIsPaced(t *testing.T) {
 	const gop, frameSize, idrSize = 50, 16000, 40000
@@ -43,10 +46,13 @@ func TestUDPCatchUpIsPaced(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("SETUP status %d", res.StatusCode)
 	}
+	played := time.Now()
 	if res = c.do("PLAY", ts.url(), "Session", sessionID(t, res)); res.StatusCode != 200 {
 		t.Fatalf("PLAY status %d", res.StatusCode)
 	}
 
+	// Read until the client has more media than time has passed since
+	// PLAY by most of the replay's 1.8 s: it has reached the live edge.
 	var (
 		buf             = make([]byte, 2048)
 		p               rtp.Packet
@@ -55,9 +61,11 @@ func TestUDPCatchUpIsPaced(t *testing.T) {
 		packets, lost   int
 		firstTS, lastTS uint32
 		firstNAL        int
+		span            time.Duration
+		live            bool
 	)
-	end := time.Now().Add(2500 * time.Millisecond)
-	for time.Now().Before(end) {
+	end := played.Add(8 * time.Second)
+	for !live && time.Now().Before(end) {
 		rtpConn.SetReadDeadline(end)
 		n, err := rtpConn.Read(buf)
 		if err != nil {
@@ -75,21 +83,92 @@ func TestUDPCatchUpIsPaced(t *testing.T) {
 		next = p.SequenceNumber + 1
 		lastTS = p.Timestamp
 		packets++
+		span = time.Duration(lastTS-firstTS) * time.Second / 90000
+		live = span > time.Since(played)+1500*time.Millisecond
 		if packets%4 == 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	span := time.Duration(lastTS-firstTS) * time.Second / 90000
-	t.Logf("%d packets, %d lost; %v of media in 2.5 s from the replayed IDR", packets, lost, span)
+	t.Logf("%d packets, %d lost; %v of media %v after PLAY, from the replayed IDR", packets, lost, span, time.Since(played).Round(time.Millisecond))
 	if firstNAL != int(h264.NALUSPS) && firstNAL != int(h264.NALUIDR) {
 		t.Errorf("the first packet carries NAL type %d, not the IDR's SPS or the IDR", firstNAL)
 	}
-	if lost > 0 {
+	// Unpaced, a third to a half of the packets are lost; 2 % is a loaded
+	// machine's descheduled reader, not a burst.
+	if lost > packets/50 {
 		t.Errorf("the client lost %d of %d packets while catching up", lost, packets)
 	}
-	// 45 replayed frames plus 2.5 s of live ones: the client got past the
-	// replay to the live edge.
-	if span < 3500*time.Millisecond {
-		t.Errorf("the client got %v of media in 2.5 s; a paced replay of 1.8 s reaches the live edge in 0.45 s", span)
+	if !live {
+		t.Errorf("the client did not reach the live edge: %v of media %v after PLAY", span, time.Since(played).Round(time.Millisecond))
+	}
+}
+
+// stallSink records how many frames each write carries, and stalls the
+// write of frame number stallAt for stall.
+type stallSink struct {
+	mu      sync.Mutex
+	batches []int
+	written int
+	stallAt int
+	stall   time.Duration
+}
+
+func (s *stallSink) tryWrite(*frame) (bool, error) { return false, nil }
+func (s *stallSink) partial() bool                 { return false }
+func (s *stallSink) writeFrames(frames []*frame) error {
+	s.mu.Lock()
+	s.batches = append(s.batches, len(frames))
+	before := s.written
+	s.written += len(frames)
+	s.mu.Unlock()
+	if before <= s.stallAt && s.stallAt < before+len(frames) {
+		time.Sleep(s.stall)
+	}
+	return nil
+}
+
+// TestCatchUpAfterStall: a paced sender held up for 200 ms in the middle
+// of a 2 s replay goes on one frame at a time; it does not send the 20
+// frames it is late for in one burst.
+func TestCatchUpAfterStall(t *testing.T) {
+	out := &stallSink{stallAt: 5, stall: 200 * time.Millisecond}
+	sub := newSubscriber(out, 128, 64<<20, &counters{})
+	sub.paced = true
+	pool := &framePool{max: 64}
+	start := time.Now().Add(-2 * time.Second)
+	for i := range 50 {
+		f := pool.get()
+		f.wall = start.Add(time.Duration(i) * 40 * time.Millisecond)
+		f.idr = i == 0
+		f.buf = append(f.buf, make([]byte, 1000)...)
+		f.ends = append(f.ends, len(f.buf))
+		sub.enqueue(f)
+		f.release()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- sub.run(ctx, 0, 0, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out.mu.Lock()
+		n := out.written
+		out.mu.Unlock()
+		if n == 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 50 frames written in 10 s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	t.Logf("writes: %v", out.batches)
+	for i, n := range out.batches {
+		if n > 2 {
+			t.Errorf("write %d carried %d frames at once (all writes: %v)", i, n, out.batches)
+		}
 	}
 }

@@ -27,6 +27,12 @@ const CatchUpSpeed = 4
 // as at the live edge, where pacing stops.
 const catchUpFresh = 150 * time.Millisecond
 
+// catchUpSlack is how late a paced frame may go out before the pacing
+// schedule moves back by the delay: a sender held up (CPU, GC, a slow
+// send) then goes on one frame at a time instead of sending every frame
+// it is late for in one burst.
+const catchUpSlack = 20 * time.Millisecond
+
 // sink sends whole frames to one client over its transport. Its two
 // methods are never called at the same time.
 type sink interface {
@@ -380,7 +386,12 @@ func (s *subscriber) dueAt(f *frame) time.Time {
 func (s *subscriber) due(frames []*frame) int {
 	now := time.Now()
 	for i, f := range frames {
-		if s.dueAt(f).After(now) {
+		at := s.dueAt(f)
+		if late := now.Sub(at); i == 0 && late > catchUpSlack {
+			s.paceStart = s.paceStart.Add(late)
+			at = now
+		}
+		if at.After(now) {
 			return i
 		}
 		if now.Sub(f.wall) < catchUpFresh {
