@@ -101,6 +101,15 @@ type PushConfig struct {
 	ViewURL string `yaml:"view_url"`
 }
 
+// redacted returns URL with its password masked, for logs.
+func (p PushConfig) redacted() string {
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
 // sub reports whether the sub stream is published.
 func (p PushConfig) sub() bool { return p.Stream == "sub" }
 

@@ -334,7 +334,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		source := rb
 		if pc.sub() {
 			if subRing == nil {
-				return fmt.Errorf("push[%d].stream: sub: there is no sub stream (%s)", i, src.pipeline)
+				// Whether there is a sub stream depends on the camera's
+				// mode (sub_width must be below its width): one relay's
+				// setting must not take the camera down.
+				log.Error("push: relay skipped: it is to get the sub stream, and there is none", "push", i, "relay", pc.redacted(), "pipeline", src.pipeline)
+				continue
 			}
 			source = subRing
 		}

@@ -50,7 +50,7 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 		tc := tls.Client(nc, c.tls)
 		if err = tc.HandshakeContext(dctx); err != nil {
 			nc.Close()
-			err = fmt.Errorf("TLS: %w", err)
+			err = handshakeError(err, time.Now())
 		}
 		nc = tc
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // tlsConfig returns the client configuration for an rtsps relay named
@@ -47,4 +49,16 @@ func ParseFingerprint(s string) ([]byte, error) {
 		return nil, fmt.Errorf("TLS fingerprint %q is not a SHA-256 in hex (64 digits, colons allowed)", s)
 	}
 	return b, nil
+}
+
+// handshakeError describes a failed TLS handshake with the relay. A
+// certificate outside its validity on a camera whose clock is before
+// 2024 (one that booted without NTP or a battery-backed clock says 1970)
+// is put down to the clock, which is the likelier culprit.
+func handshakeError(err error, now time.Time) error {
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.Expired && now.Year() < 2024 {
+		return fmt.Errorf("TLS: %w (the camera's clock says %s: set up NTP, or pin the certificate with a fingerprint)", err, now.UTC().Format(time.DateOnly))
+	}
+	return fmt.Errorf("TLS: %w", err)
 }
