@@ -69,7 +69,8 @@ func (r *bitReader) bits(n int) uint32 {
 	return v
 }
 
-// ue reads ue(v); the largest value is 2^32-2.
+// ue reads ue(v); the largest value is 2^32-2. On a read error it
+// returns 0.
 func (r *bitReader) ue() uint32 {
 	lz := 0
 	for r.bit() == 0 {
@@ -85,7 +86,13 @@ func (r *bitReader) ue() uint32 {
 	if r.err != nil {
 		return 0
 	}
-	return uint32(uint64(1)<<lz-1) + r.bits(lz)
+	v := uint32(uint64(1)<<lz-1) + r.bits(lz)
+	if r.err != nil {
+		// Truncated in the suffix: v is not a value, and a caller that
+		// checks it only when r.err is nil must not loop on it.
+		return 0
+	}
+	return v
 }
 
 // se reads se(v).

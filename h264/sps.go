@@ -143,10 +143,10 @@ func parseSPS(nalu []byte) (*SPS, error) {
 		}
 		s.Log2MaxPicOrderCntLsb = uint(lsb) + 4
 	case 1:
-		r.flag() // delta_pic_order_always_zero_flag
-		r.se()   // offset_for_non_ref_pic
-		r.se()   // offset_for_top_to_bottom_field
-		n := r.ue()
+		r.flag()    // delta_pic_order_always_zero_flag
+		r.se()      // offset_for_non_ref_pic
+		r.se()      // offset_for_top_to_bottom_field
+		n := r.ue() // 0 on a read error, so the loop below is bounded
 		if r.err == nil && n > maxPOCCycle {
 			return nil, fmt.Errorf("num_ref_frames_in_pic_order_cnt_cycle %d out of range", n)
 		}
