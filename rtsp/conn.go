@@ -90,10 +90,15 @@ func (c *conn) serve(ctx context.Context) {
 	var ibuf []byte
 	for {
 		// A connection that carries no TCP session must not sit idle;
-		// one that does may be silent for as long as it plays.
+		// one whose TCP sessions are set up but none plays may be
+		// silent for a session timeout (the reaper then ends them);
+		// one that plays may be silent for as long as it plays.
 		idle := time.Time{}
-		if !c.carriesSessions() {
+		switch carries, plays := c.sessionStates(); {
+		case !carries:
 			idle = time.Now().Add(c.srv.opts.IdleTimeout)
+		case !plays:
+			idle = time.Now().Add(max(c.srv.opts.IdleTimeout, c.srv.opts.SessionTimeout+time.Second))
 		}
 		c.nc.SetReadDeadline(idle)
 		inter, err := message.IsInterleaved(c.br)
@@ -165,11 +170,17 @@ func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// carriesSessions reports whether TCP sessions send on this connection.
-func (c *conn) carriesSessions() bool {
+// sessionStates reports whether the connection carries TCP sessions, and
+// whether one of them is playing.
+func (c *conn) sessionStates() (carries, plays bool) {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	return len(c.channels) > 0
+	for _, ss := range c.channels {
+		if ss.streaming.Load() {
+			return true, true
+		}
+	}
+	return len(c.channels) > 0, false
 }
 
 // closeSessions ends the sessions that depend on this connection.

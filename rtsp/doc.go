@@ -67,8 +67,10 @@
 // With Options.Auth set, every request but OPTIONS needs Digest (SHA-256
 // or MD5) or, over TLS, Basic credentials; see package rtsp/auth.
 //
-// Connections are capped in total and per client address; a connection
-// that carries no TCP session closes after Options.IdleTimeout of silence,
+// Connections are capped in total and per client address, and so are
+// sessions (Options.MaxSessions, and Options.MaxConnsPerAddr per address);
+// a connection that carries no TCP session closes after
+// Options.IdleTimeout of silence,
 // a request must arrive within Options.HeadTimeout of its first byte, and
 // its header block may not exceed 8 KB.
 //
@@ -76,8 +78,10 @@
 //
 // SETUP answers with Session: ID;timeout=N. A UDP session is kept alive by
 // any RTSP request naming it and by any RTCP packet from the client; it is
-// closed after the timeout without either. A TCP session lives as long as
-// its connection. Sender reports go out every five seconds with the NTP
+// closed after the timeout without either. A playing TCP session lives as
+// long as its connection; one that is set up but not playing (never
+// played, or paused) times out like a UDP session, and its connection,
+// once it carries no session, closes when idle. Sender reports go out every five seconds with the NTP
 // time and RTP timestamp of the last frame sent, both from the capture
 // clock, and an RTCP BYE ends every session.
 //

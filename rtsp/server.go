@@ -41,7 +41,8 @@ type Options struct {
 	// MaxSessions bounds the number of sessions. Default 200.
 	MaxSessions int
 	// MaxConns bounds the number of open RTSP connections, and
-	// MaxConnsPerAddr those from one client address. Defaults 512 and 32.
+	// MaxConnsPerAddr those from one client address, and also bounds the
+	// sessions set up from one address. Defaults 512 and 32.
 	MaxConns, MaxConnsPerAddr int
 	// IdleTimeout closes a connection that carries no TCP session and
 	// sends nothing for this long. Default 60 s.
@@ -140,6 +141,7 @@ type Server struct {
 	byAddr   map[netip.AddrPort]*session // UDP clients by RTP and RTCP address
 	conns    map[*conn]struct{}
 	perAddr  map[netip.Addr]int // open connections per client address
+	sessAddr map[netip.Addr]int // sessions per client address
 	wg       sync.WaitGroup
 
 	evicted, expired, redirected atomic.Uint64
@@ -160,6 +162,7 @@ func NewServer(opts Options, streams ...*Stream) *Server {
 		byAddr:   make(map[netip.AddrPort]*session),
 		conns:    make(map[*conn]struct{}),
 		perAddr:  make(map[netip.Addr]int),
+		sessAddr: make(map[netip.Addr]int),
 	}
 	for i, st := range streams {
 		s.streams[st.Path()] = st
@@ -413,7 +416,7 @@ func (s *Server) reap(ctx context.Context) {
 func (s *Server) newSession(c *conn) (*session, error) {
 	var b [8]byte
 	rand.Read(b[:])
-	ss := &session{id: hex.EncodeToString(b[:]), srv: s, log: s.log}
+	ss := &session{id: hex.EncodeToString(b[:]), srv: s, log: s.log, from: remoteAddr(c.nc)}
 	ss.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -423,7 +426,11 @@ func (s *Server) newSession(c *conn) (*session, error) {
 	if len(s.sessions) >= s.opts.MaxSessions {
 		return nil, fmt.Errorf("rtsp: session limit of %d reached", s.opts.MaxSessions)
 	}
+	if s.sessAddr[ss.from] >= s.opts.MaxConnsPerAddr {
+		return nil, fmt.Errorf("rtsp: limit of %d sessions from %s reached", s.opts.MaxConnsPerAddr, ss.from)
+	}
 	s.sessions[ss.id] = ss
+	s.sessAddr[ss.from]++
 	return ss, nil
 }
 
@@ -437,7 +444,12 @@ func (s *Server) session(id string) *session {
 func (s *Server) forget(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, ss.id)
+	if s.sessions[ss.id] == ss {
+		delete(s.sessions, ss.id)
+		if s.sessAddr[ss.from]--; s.sessAddr[ss.from] <= 0 {
+			delete(s.sessAddr, ss.from)
+		}
+	}
 	for _, a := range [...]netip.AddrPort{ss.clientRTP, ss.clientRTCP} {
 		if s.byAddr[a] == ss {
 			delete(s.byAddr, a)

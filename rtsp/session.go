@@ -70,6 +70,11 @@ type session struct {
 	// roc is the rollover counter the client was told its first packet
 	// has (the SETUP reply's MIKEY message); guarded by mu.
 	roc uint32
+	// streaming is set while the session plays (sub is not nil), for
+	// readers that cannot take mu.
+	streaming atomic.Bool
+	// from is the client's address, for the per-address session cap.
+	from netip.Addr
 
 	cnt counters
 
@@ -96,14 +101,17 @@ type session struct {
 
 func (ss *session) touch() { ss.lastSeen.Store(time.Now().UnixNano()) }
 
-// expired reports whether a session lost its client. A TCP session lives
-// as long as its connection, which the connection's own teardown handles.
-// A multicast session times out like a UDP one, and also ends with the
-// RTSP connection that set it up. The caller holds ss.srv.mu.
+// expired reports whether a session lost its client. A playing TCP session
+// lives as long as its connection, which the connection's own teardown
+// handles, and whose stalled writes end it; one that is not playing (set
+// up and never played, or paused) times out like a UDP one, so that a
+// silent connection cannot hold sessions. A multicast session times out
+// like a UDP one, and also ends with the RTSP connection that set it up.
+// The caller holds ss.srv.mu.
 func (ss *session) expired(now time.Time, timeout time.Duration) bool {
 	switch ss.transport {
 	case transportTCP:
-		if ss.conn != nil {
+		if ss.conn != nil && ss.streaming.Load() {
 			return false
 		}
 	case transportMulticast:
@@ -174,6 +182,7 @@ func (ss *session) play(ctx context.Context) (seq uint16, ts uint32, start func(
 	sub.secure, sub.roc = ss.secure, ss.roc
 	sub.paced = ss.transport != transportTCP
 	ss.sub = sub
+	ss.streaming.Store(true)
 	ss.mu.Unlock()
 
 	ss.stream.subscribe(sub)
@@ -215,6 +224,7 @@ func (ss *session) pause() *subscriber {
 	ss.mu.Lock()
 	sub, cancel, done := ss.sub, ss.stopSub, ss.subDone
 	ss.sub, ss.stopSub, ss.subDone = nil, nil, nil
+	ss.streaming.Store(false)
 	ss.mu.Unlock()
 	if sub == nil {
 		return nil
