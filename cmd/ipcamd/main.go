@@ -284,6 +284,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	// Bind RTSP last, so that once its port answers (what clients and
 	// tests wait for) every other port does too.
 	var tln, httpsLn net.Listener
+	// The HTTP and HTTPS ports share one cap on connections, counted
+	// beneath TLS so that the HTTP server still sees *tls.Conn.
+	httpLimit := newConnLimiter(httpMaxConns, httpMaxConnsPerAddr, log)
 	closeTLS := func() {
 		for _, l := range []net.Listener{tln, httpsLn} {
 			if l != nil {
@@ -302,10 +305,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			}
 		}
 		if cfg.HTTP.TLSListen != "" {
-			if httpsLn, err = tls.Listen("tcp", cfg.HTTP.TLSListen, tc); err != nil {
+			ln, err := net.Listen("tcp", cfg.HTTP.TLSListen)
+			if err != nil {
 				closeTLS()
 				return fmt.Errorf("https: %w", err)
 			}
+			httpsLn = tls.NewListener(httpLimit.listener(ln), tc)
 		}
 	}
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -313,6 +318,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		closeTLS()
 		return fmt.Errorf("http: %w", err)
 	}
+	httpLn = httpLimit.listener(httpLn)
 	rtspLn, err := net.Listen("tcp", cfg.RTSP.Listen)
 	if err != nil {
 		httpLn.Close()
@@ -454,7 +460,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if cfg.Metrics.Auth {
 		metrics = requireUser(allUsers, metrics)
 	}
-	hs := &http.Server{Handler: httpHandler(srv.HTTPTunnelHandler(), ovh, page, metrics), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{
+		Handler:           httpHandler(srv.HTTPTunnelHandler(), ovh, page, metrics),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderSize,
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
