@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -45,8 +46,10 @@ const (
 	// maxTunnelHead bounds the HTTP request head of a tunnel half.
 	maxTunnelHead = 8 << 10
 	// maxPendingTunnels bounds, per server, the tunnel halves waiting for
-	// their partner.
-	maxPendingTunnels = 64
+	// their partner, and maxPendingTunnelsPerAddr those from one client
+	// address (a player opens one tunnel at a time).
+	maxPendingTunnels        = 64
+	maxPendingTunnelsPerAddr = 4
 	// maxCookieLen bounds the x-sessioncookie value.
 	maxCookieLen = 128
 )
@@ -215,7 +218,7 @@ func (s *Server) openTunnel(wait, run context.Context, nc net.Conn, rd io.Reader
 		if len(req.TransferEncoding) > 0 && req.TransferEncoding[0] == "chunked" {
 			rd = httputil.NewChunkedReader(rd)
 		}
-		w, err := s.offerPost(cookie, &tunnelPost{nc: nc, rd: rd})
+		w, err := s.offerPost(cookie, &tunnelPost{nc: nc, rd: rd}, remoteAddr(nc))
 		if err != nil {
 			s.log.Info("rtsp: HTTP tunnel refused", "client", client, "err", err)
 			s.refuseHTTP(nc, tunnelErrStatus(err), err.Error())
@@ -239,7 +242,7 @@ func (s *Server) openTunnel(wait, run context.Context, nc net.Conn, rd io.Reader
 		return
 	}
 
-	p, w, err := s.wantPost(cookie)
+	p, w, err := s.wantPost(cookie, remoteAddr(nc))
 	if err != nil {
 		s.log.Info("rtsp: HTTP tunnel refused", "client", client, "err", err)
 		s.refuseHTTP(nc, tunnelErrStatus(err), err.Error())
@@ -318,18 +321,21 @@ type tunnelWait struct {
 	post  *tunnelPost      // the waiting POST; nil when a GET waits
 	got   chan *tunnelPost // a waiting GET's POST (buffered)
 	taken chan struct{}    // closed when a GET takes the waiting POST
+	from  netip.Addr       // the waiting half's client address
 }
 
 // tunnelRegistry holds a server's tunnel halves waiting for their partner.
 type tunnelRegistry struct {
-	mu   sync.Mutex
-	wait map[tunnelKey]*tunnelWait
-	n    int
+	mu     sync.Mutex
+	wait   map[tunnelKey]*tunnelWait
+	n      int
+	byAddr map[netip.Addr]int // waiting halves per client address
 }
 
 var (
 	errTunnelBusy = errors.New("x-sessioncookie already in use by a waiting tunnel")
 	errTunnelFull = errors.New("too many RTSP tunnels waiting for their other half")
+	errTunnelAddr = errors.New("too many RTSP tunnels from this address waiting for their other half")
 )
 
 func tunnelErrStatus(err error) int {
@@ -344,23 +350,35 @@ func (s *Server) register(k tunnelKey, w *tunnelWait) error {
 	if s.tunnels.n >= maxPendingTunnels {
 		return errTunnelFull
 	}
+	if s.tunnels.byAddr[w.from] >= maxPendingTunnelsPerAddr {
+		return errTunnelAddr
+	}
 	if s.tunnels.wait == nil {
 		s.tunnels.wait = make(map[tunnelKey]*tunnelWait)
+		s.tunnels.byAddr = make(map[netip.Addr]int)
 	}
 	s.tunnels.wait[k] = w
 	s.tunnels.n++
+	s.tunnels.byAddr[w.from]++
 	return nil
 }
 
 // unregister removes k; the caller holds tunnels' lock.
 func (s *Server) unregister(k tunnelKey) {
+	w := s.tunnels.wait[k]
+	if w == nil {
+		return
+	}
 	delete(s.tunnels.wait, k)
 	s.tunnels.n--
+	if s.tunnels.byAddr[w.from]--; s.tunnels.byAddr[w.from] <= 0 {
+		delete(s.tunnels.byAddr, w.from)
+	}
 }
 
 // wantPost asks for the POST of cookie: it returns a waiting POST, which
 // the caller now owns, or registers the caller to wait for one on w.
-func (s *Server) wantPost(cookie string) (p *tunnelPost, w *tunnelWait, err error) {
+func (s *Server) wantPost(cookie string, from netip.Addr) (p *tunnelPost, w *tunnelWait, err error) {
 	k := tunnelKey{s, cookie}
 	s.tunnels.mu.Lock()
 	defer s.tunnels.mu.Unlock()
@@ -372,7 +390,7 @@ func (s *Server) wantPost(cookie string) (p *tunnelPost, w *tunnelWait, err erro
 		close(o.taken)
 		return o.post, nil, nil
 	}
-	w = &tunnelWait{got: make(chan *tunnelPost, 1)}
+	w = &tunnelWait{got: make(chan *tunnelPost, 1), from: from}
 	if err := s.register(k, w); err != nil {
 		return nil, nil, err
 	}
@@ -381,7 +399,7 @@ func (s *Server) wantPost(cookie string) (p *tunnelPost, w *tunnelWait, err erro
 
 // offerPost hands a POST to the GET waiting for it and returns nil, or
 // registers it to wait for its GET on the returned wait.
-func (s *Server) offerPost(cookie string, p *tunnelPost) (*tunnelWait, error) {
+func (s *Server) offerPost(cookie string, p *tunnelPost, from netip.Addr) (*tunnelWait, error) {
 	k := tunnelKey{s, cookie}
 	s.tunnels.mu.Lock()
 	defer s.tunnels.mu.Unlock()
@@ -393,7 +411,7 @@ func (s *Server) offerPost(cookie string, p *tunnelPost) (*tunnelWait, error) {
 		o.got <- p
 		return nil, nil
 	}
-	w := &tunnelWait{post: p, taken: make(chan struct{})}
+	w := &tunnelWait{post: p, taken: make(chan struct{}), from: from}
 	if err := s.register(k, w); err != nil {
 		return nil, err
 	}
@@ -475,7 +493,7 @@ func (t *tunnelConn) Read(b []byte) (int, error) {
 
 // nextPost waits for a new POST after the current one ended.
 func (t *tunnelConn) nextPost() bool {
-	p, w, err := t.srv.wantPost(t.cookie)
+	p, w, err := t.srv.wantPost(t.cookie, remoteAddr(t.get))
 	if err != nil {
 		return false
 	}

@@ -63,7 +63,15 @@ func openGET(t *testing.T, addr, cookie string) (net.Conn, *bufio.Reader) {
 // openPOST opens the POST half of a tunnel.
 func openPOST(t *testing.T, addr, cookie string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	return openPOSTFrom(t, addr, cookie, "127.0.0.1")
+}
+
+// openPOSTFrom opens the POST half of a tunnel from the loopback address
+// local (any of 127.0.0.0/8).
+func openPOSTFrom(t *testing.T, addr, cookie, local string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +352,8 @@ func TestTunnelTooManyPending(t *testing.T) {
 	ts := startServer(t, Options{MaxConnsPerAddr: 2 * maxPendingTunnels}, 40*time.Millisecond)
 	addr := tunnelListen(t, ts)
 	for i := range maxPendingTunnels {
-		openPOST(t, addr, fmt.Sprint("pending-", i))
+		// From as many addresses as the per-address limit needs.
+		openPOSTFrom(t, addr, fmt.Sprint("pending-", i), fmt.Sprintf("127.0.0.%d", 1+i/maxPendingTunnelsPerAddr))
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for ts.srv.pendingTunnels() < maxPendingTunnels && time.Now().Before(deadline) {
@@ -353,7 +362,7 @@ func TestTunnelTooManyPending(t *testing.T) {
 	if n := ts.srv.pendingTunnels(); n != maxPendingTunnels {
 		t.Fatalf("%d halves pending, want %d", n, maxPendingTunnels)
 	}
-	if code := httpStatus(t, openPOST(t, addr, "one-too-many")); code != 503 {
+	if code := httpStatus(t, openPOSTFrom(t, addr, "one-too-many", "127.0.0.200")); code != 503 {
 		t.Errorf("POST over the limit: %d, want 503", code)
 	}
 	c, err := net.Dial("tcp", addr)
@@ -370,6 +379,34 @@ func TestTunnelTooManyPending(t *testing.T) {
 	if n := ts.srv.pendingTunnels(); n != maxPendingTunnels-1 {
 		t.Errorf("%d halves pending after a pairing, want %d", n, maxPendingTunnels-1)
 	}
+}
+
+// TestTunnelPendingPerAddress: one address can keep no more than
+// maxPendingTunnelsPerAddr halves waiting for their partner, so that it
+// cannot take every slot; another address still can open a tunnel.
+func TestTunnelPendingPerAddress(t *testing.T) {
+	ts := startServer(t, Options{}, 40*time.Millisecond)
+	addr := tunnelListen(t, ts)
+	for i := range maxPendingTunnelsPerAddr {
+		openPOST(t, addr, fmt.Sprint("mine-", i))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.srv.pendingTunnels() < maxPendingTunnelsPerAddr && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := httpStatus(t, openPOST(t, addr, "one-more")); code != 503 {
+		t.Errorf("a POST beyond the per-address limit: %d, want 503", code)
+	}
+	openPOSTFrom(t, addr, "theirs", "127.0.0.2")
+	for ts.srv.pendingTunnels() < maxPendingTunnelsPerAddr+1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := ts.srv.pendingTunnels(); n != maxPendingTunnelsPerAddr+1 {
+		t.Errorf("%d halves pending, want %d: another address's POST must wait too", n, maxPendingTunnelsPerAddr+1)
+	}
+	// Pairing frees the slot.
+	openGET(t, addr, "mine-0")
+	openPOST(t, addr, "after-pairing")
 }
 
 func TestTunnelBadRequests(t *testing.T) {
