@@ -2,6 +2,7 @@ package onvif
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/xml"
@@ -528,5 +529,31 @@ func TestEmptyBodyGetsChallenge(t *testing.T) {
 	newServer(t, testOptions()).ServeHTTP(w, httptest.NewRequest("POST", "http://192.0.2.10:8080"+DevicePath, strings.NewReader("")))
 	if w.Code != 400 {
 		t.Errorf("open device, empty body: %d", w.Code)
+	}
+}
+
+// TestParsesBounded: no more than maxParallelParses envelopes are parsed
+// at once. A request that finds every slot taken waits; if its client
+// goes away meanwhile it gets a Receiver fault, and once a slot frees the
+// next request is served.
+func TestParsesBounded(t *testing.T) {
+	s := newServer(t, testOptions())
+	for range maxParallelParses {
+		s.parses <- struct{}{}
+	}
+	body := envelopeFor(`<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>`)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequest("POST", "http://192.0.2.10:8080"+DevicePath, strings.NewReader(body)).WithContext(ctx)
+	r = r.WithContext(contextWithLocal(r, &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 8080}))
+	r.Header.Set("Content-Type", "application/soap+xml")
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "waiting to be parsed") {
+		t.Errorf("with every parse slot taken: %d\n%s", w.Code, w.Body.String())
+	}
+	<-s.parses
+	if res := do(t, s, DevicePath, body); res.code != 200 {
+		t.Errorf("with a slot free: %d\n%s", res.code, res.body)
 	}
 }

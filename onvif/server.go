@@ -20,6 +20,12 @@ import (
 // MaxBody is the largest request body the server reads.
 const MaxBody = 64 << 10
 
+// maxParallelParses bounds the SOAP envelopes parsed at once. Parsing
+// happens before authentication (WS-Security is inside the envelope), and
+// a body of MaxBody can cost the XML decoder megabytes: unbounded, enough
+// clients would exhaust a camera's memory.
+const maxParallelParses = 4
+
 // Service paths.
 const (
 	DevicePath  = "/onvif/device_service"
@@ -128,11 +134,12 @@ type Options struct {
 // Server is an http.Handler serving the ONVIF device, media, imaging and
 // events services under their /onvif/ paths.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	ops  map[xml.Name]operation
-	img  *imagingService
-	ev   *eventService
+	opts   Options
+	log    *slog.Logger
+	parses chan struct{} // a slot per envelope being parsed
+	ops    map[xml.Name]operation
+	img    *imagingService
+	ev     *eventService
 
 	mu     sync.Mutex
 	nonces map[string]time.Time
@@ -215,7 +222,8 @@ func New(opts Options) (*Server, error) {
 			"onvif://www.onvif.org/hardware/" + strings.ReplaceAll(opts.HardwareID, " ", "%20"),
 		}
 	}
-	s := &Server{opts: opts, log: opts.Logger, nonces: map[string]time.Time{}, requests: map[RequestCount]uint64{}}
+	s := &Server{opts: opts, log: opts.Logger, nonces: map[string]time.Time{}, requests: map[RequestCount]uint64{},
+		parses: make(chan struct{}, maxParallelParses)}
 	s.profiles = append([]Profile(nil), opts.Profiles...)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -269,7 +277,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	select {
+	case s.parses <- struct{}{}:
+	case <-r.Context().Done():
+		fail(12, fault(http.StatusServiceUnavailable, "Receiver", "request abandoned while waiting to be parsed"))
+		return
+	}
 	env, err := parseEnvelope(body)
+	<-s.parses
 	if err != nil {
 		if errors.Is(err, errVersion) {
 			fail(12, fault(http.StatusInternalServerError, "VersionMismatch", "not a SOAP 1.1 or 1.2 envelope"))
