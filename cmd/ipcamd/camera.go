@@ -311,7 +311,7 @@ func (c *cameraRaw) convert(f *capture.Frame) error {
 		c.buf.Alloc(w, h)
 		err = yuv.FromPacked422(&c.buf, f.Planes[0].Data, f.Planes[0].Stride, order)
 	case "MJPG", "JPEG":
-		err = yuv.FromJPEG(&c.buf, f.Data)
+		err = yuv.FromJPEG(&c.buf, f.Data, f.Width, f.Height)
 	default:
 		return fmt.Errorf("camera format %s cannot be encoded", name)
 	}

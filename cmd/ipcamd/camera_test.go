@@ -37,6 +37,8 @@ func TestCameraConvert(t *testing.T) {
 			"", nil, false, ""},
 		{"broken MJPEG", capture.Frame{Format: capture.MJPEG, Width: 16, Height: 16, Data: []byte{0xff, 0xd8, 1, 2}},
 			"", nil, false, "MJPEG"},
+		{"MJPEG of another size than negotiated", capture.Frame{Format: capture.MJPEG, Width: 32, Height: 16, Data: jb.Bytes()},
+			"", nil, false, "MJPEG frame is 16x16, not the expected 32x16"},
 		{"NV12 without its chroma plane", capture.Frame{Format: capture.NV12, Width: w, Height: h,
 			Planes: []capture.Plane{{Data: y, Stride: 6}}}, "", nil, false, "planes"},
 		{"H.264 is not raw", capture.Frame{Format: capture.H264, Width: w, Height: h, Data: []byte{0, 0, 0, 1, 0x65}},

@@ -157,11 +157,23 @@ func (p *I420) check(ys, cs int) error {
 	return nil
 }
 
-// FromJPEG decodes a JPEG picture (one MJPEG frame) into dst, sizing it
-// to the picture. A 4:2:0 JPEG is copied plane by plane; 4:2:2 and 4:4:4
-// are subsampled; greyscale gets neutral chroma. Odd sizes are cropped to
-// even.
-func FromJPEG(dst *I420, data []byte) error {
+// FromJPEG decodes a JPEG picture (one MJPEG frame) of width×height
+// into dst, sizing it to the picture. A 4:2:0 JPEG is copied plane by
+// plane; 4:2:2 and 4:4:4 are subsampled; greyscale gets neutral chroma.
+// Odd sizes are cropped to even.
+//
+// width and height are the size the camera negotiated. The decoder
+// allocates the picture its header claims, up to 65535×65535 (several
+// GiB), however short data is, so FromJPEG reads the header first and
+// refuses a frame of any other size before decoding it.
+func FromJPEG(dst *I420, data []byte, width, height int) error {
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("yuv: MJPEG frame header: %w", err)
+	}
+	if cfg.Width != width || cfg.Height != height {
+		return fmt.Errorf("yuv: MJPEG frame is %dx%d, not the expected %dx%d", cfg.Width, cfg.Height, width, height)
+	}
 	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("yuv: MJPEG frame: %w", err)

@@ -5,7 +5,9 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -111,7 +113,7 @@ func TestFromJPEG(t *testing.T) {
 		src.Cb[i], src.Cr[i] = 90, 160
 	}
 	var p I420
-	if err := FromJPEG(&p, encodeJPEG(t, src)); err != nil {
+	if err := FromJPEG(&p, encodeJPEG(t, src), 64, 48); err != nil {
 		t.Fatal(err)
 	}
 	if p.Width != 64 || p.Height != 48 || len(p.U) != 32*24 {
@@ -135,29 +137,112 @@ func TestFromJPEG(t *testing.T) {
 		g.Pix[i] = 77
 	}
 	g.Set(0, 0, color.Gray{Y: 77})
-	if err := FromJPEG(&p, encodeJPEG(t, g)); err != nil {
+	if err := FromJPEG(&p, encodeJPEG(t, g), 33, 17); err != nil {
 		t.Fatal(err)
 	}
 	if p.Width != 32 || p.Height != 16 || p.U[0] != 128 || !near(p.Y[5], 77) {
 		t.Errorf("grey: %dx%d U %d Y %d", p.Width, p.Height, p.U[0], p.Y[5])
 	}
 
-	if err := FromJPEG(&p, []byte("not a jpeg")); err == nil {
+	if err := FromJPEG(&p, []byte("not a jpeg"), 64, 48); err == nil {
 		t.Error("garbage decoded")
 	}
 }
 
+// withSOFSize returns a copy of the JPEG b whose start of frame header
+// claims width×height.
+func withSOFSize(t testing.TB, b []byte, width, height int) []byte {
+	t.Helper()
+	b = bytes.Clone(b)
+	// Segments after SOI: 0xff, marker, 2-byte length (counting itself).
+	for i := 2; i+4 <= len(b) && b[i] == 0xff; {
+		n := int(b[i+2])<<8 | int(b[i+3])
+		if m := b[i+1]; m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
+			// SOFn: length, precision, height, width.
+			if i+9 > len(b) {
+				break
+			}
+			b[i+5], b[i+6] = byte(height>>8), byte(height)
+			b[i+7], b[i+8] = byte(width>>8), byte(width)
+			return b
+		}
+		i += 2 + n
+	}
+	t.Fatal("no start of frame header in the JPEG")
+	return nil
+}
+
+// A frame's header is checked against the negotiated size before the
+// decoder allocates the picture it claims.
+func TestFromJPEGSize(t *testing.T) {
+	const w, h = 320, 240
+	small := encodeJPEG(t, image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420))
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr []string // substrings; nil: decodes to w×h
+	}{
+		{"expected size", small, nil},
+		{"header claims 65535x65535", withSOFSize(t, small, 65535, 65535), []string{"65535x65535", "320x240"}},
+		{"header claims 16384x16384", withSOFSize(t, small, 16384, 16384), []string{"16384x16384", "320x240"}},
+		{"header claims 640x480", withSOFSize(t, small, 640, 480), []string{"640x480", "320x240"}},
+		{"640x480 picture", encodeJPEG(t, image.NewGray(image.Rect(0, 0, 640, 480))), []string{"640x480", "320x240"}},
+		{"header claims 320x0", withSOFSize(t, small, w, 0), []string{"320x0", "320x240"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				p      I420
+				m0, m1 runtime.MemStats
+			)
+			runtime.ReadMemStats(&m0)
+			err := FromJPEG(&p, tt.data, w, h)
+			runtime.ReadMemStats(&m1)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Width != w || p.Height != h || len(p.Y) != w*h || len(p.U) != w*h/4 {
+					t.Errorf("picture %dx%d with planes %d/%d, want %dx%d", p.Width, p.Height, len(p.Y), len(p.U), w, h)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%d-byte frame accepted as %dx%d, want an error", len(tt.data), p.Width, p.Height)
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not name %s", err, s)
+				}
+			}
+			// Refused from the header: nothing near the picture's size
+			// (a 320x240 picture alone is 112 KiB) is allocated.
+			if n := m1.TotalAlloc - m0.TotalAlloc; n > 64<<10 {
+				t.Errorf("refusing the %d-byte frame allocated %d bytes", len(tt.data), n)
+			}
+		})
+	}
+}
+
 // FuzzFromJPEG: MJPEG frames come from cameras and cables; a broken one
-// must give an error, never a panic.
+// must give an error, never a panic. testdata/fuzz/FuzzFromJPEG holds a
+// 16x16 picture whose header claims 65535x65535.
 func FuzzFromJPEG(f *testing.F) {
 	src := image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio420)
 	f.Add(encodeJPEG(f, src))
 	f.Add(encodeJPEG(f, image.NewGray(image.Rect(0, 0, 3, 5))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Expect the size the header claims when it is small, so that
+		// frames reach the decoder, and 16x16 otherwise, so that
+		// refusals are exercised too.
+		w, h := 16, 16
+		if c, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil && c.Width <= 256 && c.Height <= 256 {
+			w, h = c.Width, c.Height
+		}
 		var p I420
-		if err := FromJPEG(&p, data); err == nil {
-			if p.Width%2 != 0 || p.Height%2 != 0 || len(p.Y) != p.Width*p.Height || len(p.U) != p.Width*p.Height/4 {
-				t.Fatalf("bad picture %dx%d with planes %d/%d", p.Width, p.Height, len(p.Y), len(p.U))
+		if err := FromJPEG(&p, data, w, h); err == nil {
+			if p.Width != w&^1 || p.Height != h&^1 || len(p.Y) != p.Width*p.Height || len(p.U) != p.Width*p.Height/4 {
+				t.Fatalf("bad picture %dx%d with planes %d/%d, want %dx%d", p.Width, p.Height, len(p.Y), len(p.U), w, h)
 			}
 		}
 	})
