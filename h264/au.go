@@ -1,6 +1,21 @@
 package h264
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
+
+// MaxAccessUnitNALUs is the most NAL units AUSplitter puts in one access
+// unit. H.264 lets a picture have many slices, but cameras send one to a
+// few dozen; the bound, generous for any real stream, keeps one that
+// never starts a new picture (nothing but access unit delimiters, say, or
+// slices that all continue the first) from growing one access unit
+// without end.
+const MaxAccessUnitNALUs = 4096
+
+// ErrAccessUnitTooLong is returned by AUSplitter.Push for an access unit
+// of more than MaxAccessUnitNALUs NAL units.
+var ErrAccessUnitTooLong = fmt.Errorf("h264: more than %d NAL units in one access unit", MaxAccessUnitNALUs)
 
 // AUSplitter groups NAL units, pushed in decoding order, into access
 // units following the rules of H.264 section 7.4.1.2.3: after a VCL NAL
@@ -18,35 +33,58 @@ import "slices"
 type AUSplitter struct {
 	cur, done [][]byte
 	vcl       bool // cur holds a VCL NAL unit
+	drop      bool // the current access unit is too long: discard it
 }
 
 // Push adds the next NAL unit. When nalu begins a new access unit, Push
 // returns the NAL units of the previous, now complete, access unit;
 // otherwise it returns nil. Empty NAL units are ignored.
 //
+// An access unit holds at most MaxAccessUnitNALUs NAL units. The Push
+// that would add one more returns ErrAccessUnitTooLong, and the access
+// unit is dropped: the NAL units pushed for it so far, and those pushed
+// after it until the next access unit begins, are discarded without
+// further error. Splitting then goes on as before.
+//
 // The returned slice is only valid until the next call to Push or
 // Flush; the NAL units themselves are those that were pushed. In steady
 // state Push does not allocate.
-func (s *AUSplitter) Push(nalu []byte) [][]byte {
+func (s *AUSplitter) Push(nalu []byte) ([][]byte, error) {
 	if len(nalu) == 0 {
-		return nil
+		return nil, nil
 	}
 	var au [][]byte
 	if s.vcl && startsAccessUnit(nalu) {
-		au = s.swap()
+		if s.drop {
+			s.drop, s.vcl = false, false // the dropped access unit ends
+		} else {
+			au = s.swap()
+		}
 	}
-	s.cur = append(s.cur, nalu)
 	if isVCL(Type(nalu)) {
 		s.vcl = true
 	}
-	return au
+	switch {
+	case s.drop:
+		return nil, nil
+	case len(s.cur) == MaxAccessUnitNALUs:
+		clear(s.cur) // drop references to the discarded NAL units
+		s.cur, s.drop = s.cur[:0], true
+		return nil, ErrAccessUnitTooLong
+	}
+	s.cur = append(s.cur, nalu)
+	return au, nil
 }
 
 // Flush returns the NAL units pushed since the last access unit was
-// returned, or nil if there are none, and resets the splitter. Call it
-// at the end of the stream. The returned slice is only valid until the
-// next call to Push or Flush.
+// returned, or nil if there are none or they are being dropped, and
+// resets the splitter. Call it at the end of the stream. The returned
+// slice is only valid until the next call to Push or Flush.
 func (s *AUSplitter) Flush() [][]byte {
+	if s.drop {
+		s.drop, s.vcl = false, false
+		return nil
+	}
 	if len(s.cur) == 0 {
 		return nil
 	}
@@ -81,14 +119,16 @@ func startsAccessUnit(nalu []byte) bool {
 }
 
 // SplitAccessUnits splits the Annex-B byte stream b into access units
-// as AUSplitter does. The NAL units alias b; PTS is left zero.
+// as AUSplitter does. The NAL units alias b; PTS is left zero. Access
+// units of more than MaxAccessUnitNALUs NAL units are left out; use an
+// AUSplitter to learn of them.
 func SplitAccessUnits(b []byte) []AccessUnit {
 	var (
 		aus []AccessUnit
 		s   AUSplitter
 	)
 	for nalu, rest := NextNALU(b); nalu != nil; nalu, rest = NextNALU(rest) {
-		if au := s.Push(nalu); au != nil {
+		if au, _ := s.Push(nalu); au != nil {
 			aus = append(aus, AccessUnit{NALUs: slices.Clone(au)})
 		}
 	}

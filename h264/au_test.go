@@ -2,6 +2,7 @@ package h264
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"slices"
 	"testing"
@@ -148,7 +149,11 @@ func TestAUSplitter(t *testing.T) {
 				got [][][]byte
 			)
 			for _, n := range tt.in {
-				if au := s.Push(n); au != nil {
+				au, err := s.Push(n)
+				if err != nil {
+					t.Fatalf("Push(%x): %v", n, err)
+				}
+				if au != nil {
 					got = append(got, slices.Clone(au))
 				}
 			}
@@ -173,6 +178,73 @@ func TestAUSplitter(t *testing.T) {
 	}
 }
 
+// rep returns n copies of nalu.
+func rep(n int, nalu []byte) [][]byte {
+	return slices.Repeat([][]byte{nalu}, n)
+}
+
+func TestAUSplitterLimit(t *testing.T) {
+	const limit = MaxAccessUnitNALUs
+	cat := func(parts ...[][]byte) [][]byte { return slices.Concat(parts...) }
+	tests := []struct {
+		name   string
+		in     [][]byte
+		errsAt []int // indexes of the Pushes that fail
+		wantAU []int // lengths of the access units returned
+	}{
+		{"slices at the limit", cat(rep(1, p0), rep(limit-1, p1), rep(1, p0)), nil, []int{limit, 1}},
+		{"slices one over", cat(rep(1, p0), rep(limit, p1), rep(1, p0)), []int{limit}, []int{1}},
+		{"delimiters at the limit", cat(rep(limit-1, aud), rep(1, idr0), rep(1, aud), rep(1, p0)), nil, []int{limit, 2}},
+		{"delimiters one over", cat(rep(limit+1, aud), rep(1, idr0), rep(1, aud), rep(1, p0)), []int{limit}, []int{2}},
+		{"dropped until a new picture", cat(rep(limit+1, sei), rep(3, p1), rep(1, p0), rep(1, sps), rep(1, idr0)),
+			[]int{limit}, []int{1, 2}},
+		{"dropped until the end", cat(rep(1, idr0), rep(200_000, p1)), []int{limit}, nil},
+		{"over twice", cat(rep(1, p0), rep(limit, p1), rep(1, p0), rep(limit, p1), rep(1, p0)), []int{limit, 2*limit + 1}, []int{1}},
+		{"after a complete access unit", cat(rep(1, p0), rep(1, aud), rep(limit, p1), rep(1, p0)), []int{limit + 1}, []int{1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				s      AUSplitter
+				got    []int
+				errsAt []int
+			)
+			for i, n := range tt.in {
+				au, err := s.Push(n)
+				if err != nil {
+					if !errors.Is(err, ErrAccessUnitTooLong) {
+						t.Fatalf("Push %d: %v, want ErrAccessUnitTooLong", i, err)
+					}
+					errsAt = append(errsAt, i)
+				}
+				if au != nil {
+					got = append(got, len(au))
+				}
+			}
+			if au := s.Flush(); au != nil {
+				got = append(got, len(au))
+			}
+			if !slices.Equal(errsAt, tt.errsAt) {
+				t.Errorf("errors at Push %v, want %v", errsAt, tt.errsAt)
+			}
+			if !slices.Equal(got, tt.wantAU) {
+				t.Errorf("access units of %v NAL units, want %v", got, tt.wantAU)
+			}
+			// SplitAccessUnits leaves out what was dropped.
+			got = nil
+			for _, au := range SplitAccessUnits(AppendAnnexB(nil, tt.in)) {
+				got = append(got, len(au.NALUs))
+			}
+			if !slices.Equal(got, tt.wantAU) {
+				t.Errorf("SplitAccessUnits: access units of %v NAL units, want %v", got, tt.wantAU)
+			}
+		})
+	}
+	if ErrAccessUnitTooLong.Error() != "h264: more than 4096 NAL units in one access unit" {
+		t.Errorf("ErrAccessUnitTooLong = %q", ErrAccessUnitTooLong)
+	}
+}
+
 func TestAUSplitterAllocs(t *testing.T) {
 	var s AUSplitter
 	stream := [][]byte{aud, sps, pps, idr0, idr1, aud, p0, p1, aud, p0, p1}
@@ -190,13 +262,24 @@ func TestAUSplitterAllocs(t *testing.T) {
 }
 
 func FuzzSplitAccessUnits(f *testing.F) {
+	// One access unit too long, then a picture.
+	f.Add(append(bytes.Repeat([]byte{0, 0, 1, 9}, MaxAccessUnitNALUs+1), 0, 0, 1, 0x41, 0x9a, 0, 0, 1, 9, 0, 0, 1, 0x41, 0x9a))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		nalus := SplitAnnexB(b)
 		aus := SplitAccessUnits(b)
+		var (
+			s       AUSplitter
+			dropped bool
+		)
+		for _, n := range nalus {
+			if _, err := s.Push(n); err != nil {
+				dropped = true
+			}
+		}
 		var all [][]byte
 		for i, au := range aus {
-			if len(au.NALUs) == 0 {
-				t.Fatalf("access unit %d is empty", i)
+			if len(au.NALUs) == 0 || len(au.NALUs) > MaxAccessUnitNALUs {
+				t.Fatalf("access unit %d has %d NAL units", i, len(au.NALUs))
 			}
 			// A VCL NAL unit is followed only by VCL NAL units or
 			// types that never start an access unit.
@@ -214,7 +297,11 @@ func FuzzSplitAccessUnits(f *testing.F) {
 			}
 			all = append(all, au.NALUs...)
 		}
-		if !slices.EqualFunc(all, nalus, bytes.Equal) {
+		if dropped {
+			if len(all) >= len(nalus) {
+				t.Fatalf("%d of %d NAL units kept after an access unit was dropped", len(all), len(nalus))
+			}
+		} else if !slices.EqualFunc(all, nalus, bytes.Equal) {
 			t.Fatal("access units do not partition the NAL units")
 		}
 	})

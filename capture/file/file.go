@@ -76,8 +76,9 @@ type Source struct {
 
 // Open reads and parses the whole Annex-B file at path. The replay starts
 // at the first IDR access unit; NAL units before it are skipped but for
-// parameter sets. Open fails if the file is larger than MaxFileSize or
-// has no SPS, PPS or IDR slice.
+// parameter sets. Open fails if the file is larger than MaxFileSize, has
+// no SPS, PPS or IDR slice, or has an access unit of more than
+// h264.MaxAccessUnitNALUs NAL units.
 func Open(path string, opts Options) (*Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -103,7 +104,10 @@ func Open(path string, opts Options) (*Source, error) {
 	return s, nil
 }
 
-// newSource parses an Annex-B stream into a Source.
+// newSource parses an Annex-B stream into a Source. An access unit of
+// more than h264.MaxAccessUnitNALUs NAL units, such as a stream of
+// nothing but access unit delimiters, is refused as soon as it is seen
+// rather than held in memory to the end.
 func newSource(b []byte, opts Options) (*Source, error) {
 	if r := opts.FrameRate; r != 0 && !(r >= minFrameRate && r <= maxFrameRate) {
 		return nil, fmt.Errorf("frame rate %v out of range [%v, %v]", r, minFrameRate, maxFrameRate)
@@ -112,83 +116,51 @@ func newSource(b []byte, opts Options) (*Source, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	aus := h264.SplitAccessUnits(b)
-	if len(aus) == 0 {
-		return nil, errors.New("no H.264 NAL units (not an Annex-B stream?)")
-	}
 
 	// The first SPS and PPS of the file stand in for missing ones
 	// before the first IDR.
-	var sps, pps []byte
-	for _, au := range aus {
-		for _, n := range au.NALUs {
-			switch h264.Type(n) {
-			case h264.NALUSPS:
-				if sps == nil {
-					sps = n
-				}
-			case h264.NALUPPS:
-				if pps == nil {
-					pps = n
-				}
+	var (
+		sps, pps []byte
+		nalus    bool
+	)
+	for n, rest := h264.NextNALU(b); n != nil; n, rest = h264.NextNALU(rest) {
+		nalus = true
+		switch h264.Type(n) {
+		case h264.NALUSPS:
+			if sps == nil {
+				sps = n
+			}
+		case h264.NALUPPS:
+			if pps == nil {
+				pps = n
 			}
 		}
 	}
 	switch {
+	case !nalus:
+		return nil, errors.New("no H.264 NAL units (not an Annex-B stream?)")
 	case sps == nil:
 		return nil, errors.New("no SPS")
 	case pps == nil:
 		return nil, errors.New("no PPS")
 	}
 
-	for _, au := range aus {
-		var hasSPS, hasPPS, hasVCL, idr bool
-		for _, n := range au.NALUs {
-			switch h264.Type(n) {
-			case h264.NALUSPS:
-				sps, hasSPS = n, true
-			case h264.NALUPPS:
-				pps, hasPPS = n, true
-			case h264.NALUIDR:
-				idr, hasVCL = true, true
-			case h264.NALUNonIDR, 2, 3, 4:
-				hasVCL = true
-			}
+	var (
+		split h264.AUSplitter
+		aus   int // access units split off so far
+	)
+	for nalu, rest := h264.NextNALU(b); nalu != nil; nalu, rest = h264.NextNALU(rest) {
+		au, err := split.Push(nalu)
+		if err != nil {
+			return nil, fmt.Errorf("access unit %d: %w", aus, err)
 		}
-		if len(s.aus) == 0 {
-			if !idr {
-				continue // before the first IDR
-			}
-			s.sps, s.pps = sps, pps // active at the start of the replay
+		if au != nil {
+			sps, pps = s.add(au, sps, pps)
+			aus++
 		}
-		if !hasVCL {
-			continue // nothing to show for it, so nothing to pace
-		}
-		out := make([][]byte, 0, len(au.NALUs)+2)
-		if idr {
-			// SPS, then PPS, which refers to it, then the rest.
-			if !hasSPS {
-				out = append(out, sps)
-			}
-			out = appendType(out, au.NALUs, h264.NALUSPS)
-			if !hasPPS {
-				out = append(out, pps)
-			}
-			out = appendType(out, au.NALUs, h264.NALUPPS)
-		}
-		for _, n := range au.NALUs {
-			switch h264.Type(n) {
-			case h264.NALUAUD, h264.NALUFiller, naluEndOfStream:
-				continue
-			case h264.NALUSPS, h264.NALUPPS:
-				if idr {
-					continue // already in out
-				}
-			}
-			out = append(out, n)
-		}
-		s.aus = append(s.aus, out)
-		s.maxNALUs = max(s.maxNALUs, len(out))
+	}
+	if au := split.Flush(); au != nil {
+		s.add(au, sps, pps)
 	}
 	if len(s.aus) == 0 {
 		return nil, errors.New("no IDR access unit")
@@ -213,6 +185,62 @@ func newSource(b []byte, opts Options) (*Source, error) {
 	}
 	s.frameDur = time.Duration(math.Round(float64(time.Second) / s.fps))
 	return s, nil
+}
+
+// add appends the access unit au to s.aus and returns the parameter
+// sets in force after it; sps and pps are those in force before it. An
+// access unit before the first IDR or without a slice is left out; an
+// IDR access unit without its own SPS or PPS gets sps or pps. The list
+// of NAL units is copied, the NAL units are not.
+func (s *Source) add(au [][]byte, sps, pps []byte) (spsAfter, ppsAfter []byte) {
+	var hasSPS, hasPPS, hasVCL, idr bool
+	for _, n := range au {
+		switch h264.Type(n) {
+		case h264.NALUSPS:
+			sps, hasSPS = n, true
+		case h264.NALUPPS:
+			pps, hasPPS = n, true
+		case h264.NALUIDR:
+			idr, hasVCL = true, true
+		case h264.NALUNonIDR, 2, 3, 4:
+			hasVCL = true
+		}
+	}
+	if len(s.aus) == 0 {
+		if !idr {
+			return sps, pps // before the first IDR
+		}
+		s.sps, s.pps = sps, pps // active at the start of the replay
+	}
+	if !hasVCL {
+		return sps, pps // nothing to show for it, so nothing to pace
+	}
+	out := make([][]byte, 0, len(au)+2)
+	if idr {
+		// SPS, then PPS, which refers to it, then the rest.
+		if !hasSPS {
+			out = append(out, sps)
+		}
+		out = appendType(out, au, h264.NALUSPS)
+		if !hasPPS {
+			out = append(out, pps)
+		}
+		out = appendType(out, au, h264.NALUPPS)
+	}
+	for _, n := range au {
+		switch h264.Type(n) {
+		case h264.NALUAUD, h264.NALUFiller, naluEndOfStream:
+			continue
+		case h264.NALUSPS, h264.NALUPPS:
+			if idr {
+				continue // already in out
+			}
+		}
+		out = append(out, n)
+	}
+	s.aus = append(s.aus, out)
+	s.maxNALUs = max(s.maxNALUs, len(out))
+	return sps, pps
 }
 
 // appendType appends the NAL units of type t in nalus to out.

@@ -318,6 +318,50 @@ func TestOpenErrors(t *testing.T) {
 	})
 }
 
+// A stream that never starts a new picture is refused before its one
+// access unit grows without end: the file's size alone does not bound
+// the memory its NAL units take.
+func TestOpenLongAccessUnit(t *testing.T) {
+	idr := readClip(t)
+	idr = idr[:len(annexB(clipAUs(t)[0]))] // SPS, PPS, SEI, IDR slices
+	tests := []struct {
+		name string
+		unit []byte // repeated 200,000 times after the IDR
+		au   int    // the access unit refused
+	}{
+		{"access unit delimiters", []byte{0, 0, 1, 0x09}, 1},
+		{"slices continuing the picture", []byte{0, 0, 1, 0x41, 0x40}, 0}, // first_mb_in_slice 1
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := append(slices.Clip(idr), bytes.Repeat(tt.unit, 200_000)...)
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			_, err := newSource(b, Options{Logger: discard()})
+			runtime.ReadMemStats(&m1)
+			// Refused at the 4097th NAL unit, having taken a few hundred
+			// KiB; holding all 200,000 took 25 MiB.
+			if n := m1.TotalAlloc - m0.TotalAlloc; n > 1<<20 {
+				t.Errorf("newSource allocated %d KiB for a %d KiB stream", n>>10, len(b)>>10)
+			}
+			if !errors.Is(err, h264.ErrAccessUnitTooLong) {
+				t.Errorf("newSource error = %v, want ErrAccessUnitTooLong", err)
+			}
+
+			path := writeFile(t, b)
+			s, err := Open(path, Options{Logger: discard()})
+			if err == nil {
+				t.Fatalf("Open accepted %d access units, want an error", len(s.aus))
+			}
+			want := fmt.Sprintf("capture/file: %s: access unit %d: h264: more than 4096 NAL units in one access unit", path, tt.au)
+			if err.Error() != want {
+				t.Errorf("Open error = %q, want %q", err, want)
+			}
+		})
+	}
+}
+
 func TestRunWriterErrors(t *testing.T) {
 	var logs bytes.Buffer
 	s, err := Open(clipPath, Options{FrameRate: 1000, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
