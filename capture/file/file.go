@@ -20,6 +20,12 @@ import (
 // file is kept in memory.
 const MaxFileSize = 256 << 20
 
+// MaxAccessUnits bounds the pictures a file may hold: two hours and a
+// half at 30 fps. The source keeps every access unit's NAL units in
+// memory (about a hundred bytes each besides the file itself), so a file
+// of tiny pictures within MaxFileSize could otherwise cost gigabytes.
+const MaxAccessUnits = 1 << 18
+
 // DefaultFrameRate is the replay rate, in frames per second, of a file
 // whose SPS does not signal one.
 const DefaultFrameRate = 25
@@ -77,8 +83,8 @@ type Source struct {
 // Open reads and parses the whole Annex-B file at path. The replay starts
 // at the first IDR access unit; NAL units before it are skipped but for
 // parameter sets. Open fails if the file is larger than MaxFileSize, has
-// no SPS, PPS or IDR slice, or has an access unit of more than
-// h264.MaxAccessUnitNALUs NAL units.
+// no SPS, PPS or IDR slice, has more than MaxAccessUnits access units, or
+// has an access unit of more than h264.MaxAccessUnitNALUs NAL units.
 func Open(path string, opts Options) (*Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -156,7 +162,9 @@ func newSource(b []byte, opts Options) (*Source, error) {
 		}
 		if au != nil {
 			sps, pps = s.add(au, sps, pps)
-			aus++
+			if aus++; aus > MaxAccessUnits {
+				return nil, fmt.Errorf("more than %d access units (%.1f hours at 30 fps); cut the file shorter", MaxAccessUnits, MaxAccessUnits/30.0/3600)
+			}
 		}
 	}
 	if au := split.Flush(); au != nil {

@@ -484,3 +484,30 @@ func FuzzNewSource(f *testing.F) {
 		}
 	})
 }
+
+// TestOpenTooManyAccessUnits: a file of more than MaxAccessUnits tiny
+// pictures (5 bytes each, well within MaxFileSize) is refused with an
+// error that says so, and what it allocated stays far below the 1.4 GiB
+// that 32 MiB of such pictures cost when nothing bounded them.
+func TestOpenTooManyAccessUnits(t *testing.T) {
+	idr := readClip(t)
+	idr = idr[:len(annexB(clipAUs(t)[0]))] // SPS, PPS, SEI, IDR slices
+	pic := []byte{0, 0, 1, 0x41, 0x80}     // a P slice, first_mb_in_slice 0: a new picture each
+	b := append(slices.Clip(idr), bytes.Repeat(pic, MaxAccessUnits+10)...)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	_, err := newSource(b, Options{Logger: discard()})
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d access units", MaxAccessUnits)) {
+		t.Errorf("newSource of %d pictures: %v, want an error naming the limit", MaxAccessUnits+11, err)
+	}
+	if n := m1.TotalAlloc - m0.TotalAlloc; n > 256<<20 {
+		t.Errorf("newSource allocated %d MiB for a %d MiB file", n>>20, len(b)>>20)
+	}
+	t.Logf("refused after allocating %d MiB for a %d MiB file", (m1.TotalAlloc-m0.TotalAlloc)>>20, len(b)>>20)
+	// A file within the limit plays.
+	if _, err := newSource(append(slices.Clip(idr), bytes.Repeat(pic, 1000)...), Options{Logger: discard()}); err != nil {
+		t.Errorf("a file of 1001 pictures: %v", err)
+	}
+}
