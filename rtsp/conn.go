@@ -170,6 +170,15 @@ func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// dropChannel forgets ss as a TCP session of this connection.
+func (c *conn) dropChannel(ss *session) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.channels[ss.channel] == ss {
+		delete(c.channels, ss.channel)
+	}
+}
+
 // sessionStates reports whether the connection carries TCP sessions, and
 // whether one of them is playing.
 func (c *conn) sessionStates() (carries, plays bool) {
@@ -278,6 +287,16 @@ func (c *conn) handle(ctx context.Context, req *message.Request) (*message.Respo
 	switch req.Method {
 	case "OPTIONS":
 		res.Header.Set("Public", publicMethods)
+		// Some clients keep a session alive with OPTIONS naming it
+		// (RFC 2326 §10.1). OPTIONS needs no credentials, so it only
+		// keeps the session alive; without Session it is a plain OPTIONS.
+		var h headers.Session
+		if v := req.Header.Get("Session"); v != "" && h.Unmarshal(v) == nil {
+			if ss := c.srv.session(h.ID); ss != nil {
+				ss.touch()
+				c.setSessionHeader(res, ss)
+			}
+		}
 	case "DESCRIBE":
 		c.describe(ctx, req, res)
 	case "SETUP":
@@ -290,11 +309,7 @@ func (c *conn) handle(ctx context.Context, req *message.Request) (*message.Respo
 		}
 	case "TEARDOWN":
 		if ss := c.sessionFor(req, res); ss != nil {
-			c.smu.Lock()
-			if c.channels[ss.channel] == ss {
-				delete(c.channels, ss.channel)
-			}
-			c.smu.Unlock()
+			c.dropChannel(ss)
 			ss.close(reasonTeardown)
 			res.Header.Del("Session")
 		}

@@ -65,3 +65,52 @@ func TestSilentSessionsDoNotHold(t *testing.T) {
 		t.Errorf("SETUP after the holder timed out: %d", res.StatusCode)
 	}
 }
+
+// TestIdleSessionTimesOutAlone: of two TCP sessions on one connection,
+// the one that plays goes on when the one set up beside it and never
+// played times out; the connection stays open.
+func TestIdleSessionTimesOutAlone(t *testing.T) {
+	ts := startServer(t, Options{SessionTimeout: time.Second, IdleTimeout: time.Second}, 40*time.Millisecond)
+	c := dial(t, ts.addr)
+	idle := c.do("SETUP", ts.url()+"/trackID=0", "Transport", "RTP/AVP/TCP;unicast;interleaved=2-3")
+	res := c.do("SETUP", ts.url()+"/trackID=0", "Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")
+	if idle.StatusCode != 200 || res.StatusCode != 200 {
+		t.Fatalf("SETUPs: %d, %d", idle.StatusCode, res.StatusCode)
+	}
+	if res = c.do("PLAY", ts.url(), "Session", sessionID(t, res)); res.StatusCode != 200 {
+		t.Fatalf("PLAY %d", res.StatusCode)
+	}
+	deadline := time.Now().Add(4 * time.Second)
+	for len(ts.srv.Stats().Sessions) > 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle session did not time out within 4 s (timeout 1 s)")
+		}
+		c.readRTP()
+	}
+	for range 50 { // 2 s of frames: the playing session goes on
+		if ch, _ := c.readRTP(); ch != 0 {
+			t.Fatalf("media on channel %d", ch)
+		}
+	}
+}
+
+// TestOptionsKeepsSessionAlive: a paused TCP session that the client keeps
+// alive with OPTIONS naming it does not time out.
+func TestOptionsKeepsSessionAlive(t *testing.T) {
+	ts := startServer(t, Options{SessionTimeout: time.Second, IdleTimeout: time.Second}, 40*time.Millisecond)
+	c := dial(t, ts.addr)
+	res := c.do("SETUP", ts.url()+"/trackID=0", "Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")
+	if res.StatusCode != 200 {
+		t.Fatalf("SETUP %d", res.StatusCode)
+	}
+	id := sessionID(t, res)
+	for range 8 { // 2.4 s, over twice the timeout
+		if res := c.do("OPTIONS", ts.url(), "Session", id); res.StatusCode != 200 || res.Header.Get("Session") == "" {
+			t.Fatalf("OPTIONS with Session: %d, Session %q", res.StatusCode, res.Header.Get("Session"))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if res := c.do("PLAY", ts.url(), "Session", id); res.StatusCode != 200 {
+		t.Fatalf("PLAY after 2.4 s of OPTIONS keepalives: %d", res.StatusCode)
+	}
+}

@@ -407,7 +407,7 @@ func (s *Server) reap(ctx context.Context) {
 		s.mu.Unlock()
 		for _, ss := range expired {
 			s.expired.Add(1)
-			ss.close("timed out: no RTSP request or RTCP report within " + s.opts.SessionTimeout.String())
+			ss.timeOut("timed out: no RTSP request or RTCP report within " + s.opts.SessionTimeout.String())
 		}
 	}
 }

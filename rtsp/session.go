@@ -242,6 +242,23 @@ func (ss *session) pause() *subscriber {
 // and forgets the session. A TCP session closed for a reason other than
 // the client's TEARDOWN also closes its connection.
 func (ss *session) close(reason string) {
+	ss.end(reason, ss.transport == transportTCP && ss.conn != nil && reason != reasonTeardown && reason != reasonShutdown)
+}
+
+// timeOut ends a session that timed out. A TCP one leaves its connection
+// open, for the other sessions it may carry; once it carries none, the
+// connection closes when idle.
+func (ss *session) timeOut(reason string) {
+	if ss.transport == transportTCP && ss.conn != nil {
+		ss.conn.dropChannel(ss)
+		ss.end(reason, false)
+		return
+	}
+	ss.close(reason)
+}
+
+// end is close; hangUp resets and closes a TCP session's connection.
+func (ss *session) end(reason string, hangUp bool) {
 	ss.mu.Lock()
 	if ss.closed {
 		ss.mu.Unlock()
@@ -249,7 +266,6 @@ func (ss *session) close(reason string) {
 	}
 	ss.closed = true
 	ss.mu.Unlock()
-	hangUp := ss.transport == transportTCP && ss.conn != nil && reason != reasonTeardown && reason != reasonShutdown
 	if hangUp {
 		// The connection is stalled or gone: a BYE would only wait for
 		// the write timeout. Reset it first, which also unblocks the
