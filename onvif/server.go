@@ -3,6 +3,7 @@ package onvif
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -240,6 +241,20 @@ func (s *Server) open() bool {
 	return s.opts.PasswordLookup == nil && s.opts.Authenticate == nil
 }
 
+var errAbandoned = errors.New("onvif: request abandoned while waiting to be parsed")
+
+// parse parses body in one of the parse slots, waiting for one until ctx
+// ends.
+func (s *Server) parse(ctx context.Context, body []byte) (*envelope, error) {
+	select {
+	case s.parses <- struct{}{}:
+	case <-ctx.Done():
+		return nil, errAbandoned
+	}
+	defer func() { <-s.parses }()
+	return parseEnvelope(body)
+}
+
 // ServeHTTP serves one SOAP request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
@@ -277,14 +292,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	select {
-	case s.parses <- struct{}{}:
-	case <-r.Context().Done():
+	env, err := s.parse(r.Context(), body)
+	if errors.Is(err, errAbandoned) {
 		fail(12, fault(http.StatusServiceUnavailable, "Receiver", "request abandoned while waiting to be parsed"))
 		return
 	}
-	env, err := parseEnvelope(body)
-	<-s.parses
 	if err != nil {
 		if errors.Is(err, errVersion) {
 			fail(12, fault(http.StatusInternalServerError, "VersionMismatch", "not a SOAP 1.1 or 1.2 envelope"))

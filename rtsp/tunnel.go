@@ -273,9 +273,10 @@ func (s *Server) openTunnel(wait, run context.Context, nc net.Conn, rd io.Reader
 // goroutine.
 func (s *Server) startTunnel(ctx context.Context, cookie string, get net.Conn, getRd io.Reader, p *tunnelPost) {
 	get.SetWriteDeadline(time.Time{})
-	if tc, ok := get.(*net.TCPConn); ok {
+	if tc, ok := get.(interface{ SetWriteBuffer(int) error }); ok {
 		// As session.play does for plain TCP: keep a stalled reader's
-		// backlog where the server sees it.
+		// backlog where the server sees it. (Not only *net.TCPConn: an
+		// HTTP server may hand over a wrapped connection.)
 		tc.SetWriteBuffer(tcpSendBuffer)
 	}
 	t := &tunnelConn{srv: s, cookie: cookie, get: get, post: p.nc, done: make(chan struct{})}

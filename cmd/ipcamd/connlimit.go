@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -89,7 +90,9 @@ func (ll *limitedListener) Accept() (net.Conn, error) {
 	}
 }
 
-// limitedConn gives its slot back when closed, once.
+// limitedConn gives its slot back when closed, once. It passes on the
+// *net.TCPConn methods that net/http (CloseWrite, for a clean close after
+// an error reply) and the RTSP tunnel (SetWriteBuffer) look for.
 type limitedConn struct {
 	net.Conn
 	l    *connLimiter
@@ -101,4 +104,20 @@ func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.give(c.addr) })
 	return err
+}
+
+// CloseWrite half-closes the connection.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// SetWriteBuffer sets the size of the kernel's send buffer.
+func (c *limitedConn) SetWriteBuffer(n int) error {
+	if sw, ok := c.Conn.(interface{ SetWriteBuffer(int) error }); ok {
+		return sw.SetWriteBuffer(n)
+	}
+	return errors.ErrUnsupported
 }

@@ -83,3 +83,37 @@ func TestConnLimiter(t *testing.T) {
 		t.Error("a connection after one closed was not served")
 	}
 }
+
+// TestLimitedConnPassesTCPMethods: what net/http and the RTSP tunnel look
+// for on a *net.TCPConn still works through the limiter.
+func TestLimitedConnPassesTCPMethods(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lln := newConnLimiter(10, 10, slog.New(slog.DiscardHandler)).listener(ln)
+	defer lln.Close()
+	go func() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			io.Copy(io.Discard, c) // until the server half-closes
+			c.Close()
+		}
+	}()
+	c, err := lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if sw, ok := c.(interface{ SetWriteBuffer(int) error }); !ok || sw.SetWriteBuffer(64<<10) != nil {
+		t.Error("SetWriteBuffer is not passed on")
+	}
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		t.Fatal("CloseWrite is not passed on")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("after CloseWrite the peer did not hang up: %v", err)
+	}
+}
