@@ -20,11 +20,15 @@ import (
 // file is kept in memory.
 const MaxFileSize = 256 << 20
 
-// MaxAccessUnits bounds the pictures a file may hold: two hours and a
-// half at 30 fps. The source keeps every access unit's NAL units in
-// memory (about a hundred bytes each besides the file itself), so a file
-// of tiny pictures within MaxFileSize could otherwise cost gigabytes.
-const MaxAccessUnits = 1 << 18
+// MaxAccessUnits bounds the pictures a file may hold (two hours and a
+// half at 30 fps), and MaxNALUnits its NAL units. The source keeps every
+// access unit, and a slice header for each of its NAL units, in memory
+// besides the file itself, so a file of tiny pictures, or of tiny NAL
+// units, within MaxFileSize could otherwise cost gigabytes.
+const (
+	MaxAccessUnits = 1 << 18
+	MaxNALUnits    = 1 << 20
+)
 
 // DefaultFrameRate is the replay rate, in frames per second, of a file
 // whose SPS does not signal one.
@@ -83,8 +87,9 @@ type Source struct {
 // Open reads and parses the whole Annex-B file at path. The replay starts
 // at the first IDR access unit; NAL units before it are skipped but for
 // parameter sets. Open fails if the file is larger than MaxFileSize, has
-// no SPS, PPS or IDR slice, has more than MaxAccessUnits access units, or
-// has an access unit of more than h264.MaxAccessUnitNALUs NAL units.
+// no SPS, PPS or IDR slice, has more than MaxAccessUnits access units or
+// MaxNALUnits NAL units, or has an access unit of more than
+// h264.MaxAccessUnitNALUs NAL units.
 func Open(path string, opts Options) (*Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -155,7 +160,11 @@ func newSource(b []byte, opts Options) (*Source, error) {
 		split h264.AUSplitter
 		aus   int // access units split off so far
 	)
+	kept := 0 // NAL units
 	for nalu, rest := h264.NextNALU(b); nalu != nil; nalu, rest = h264.NextNALU(rest) {
+		if kept++; kept > MaxNALUnits {
+			return nil, fmt.Errorf("more than %d NAL units; cut the file shorter", MaxNALUnits)
+		}
 		au, err := split.Push(nalu)
 		if err != nil {
 			return nil, fmt.Errorf("access unit %d: %w", aus, err)

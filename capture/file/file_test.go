@@ -511,3 +511,21 @@ func TestOpenTooManyAccessUnits(t *testing.T) {
 		t.Errorf("a file of 1001 pictures: %v", err)
 	}
 }
+
+// TestOpenTooManyNALUnits: a file of many tiny NAL units in few pictures
+// (one-byte SEIs, 4 bytes each with the start code) is refused past
+// MaxNALUnits; before, 32 MiB of them grew the heap by 192 MiB.
+func TestOpenTooManyNALUnits(t *testing.T) {
+	idr := readClip(t)
+	idr = idr[:len(annexB(clipAUs(t)[0]))] // SPS, PPS, SEI, IDR slices
+	var b []byte
+	b = append(b, idr...)
+	pic := append(bytes.Repeat([]byte{0, 0, 1, 0x06}, 4000), 0, 0, 1, 0x41, 0x80) // 4000 SEIs, then a new picture's slice
+	for range MaxNALUnits/4001 + 2 {
+		b = append(b, pic...)
+	}
+	_, err := newSource(b, Options{Logger: discard()})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d NAL units", MaxNALUnits)) {
+		t.Errorf("newSource of %d MiB of one-byte SEIs: %v, want an error naming the limit", len(b)>>20, err)
+	}
+}
