@@ -178,7 +178,7 @@ type RTSPConfig struct {
 	// MaxSessions bounds concurrent sessions.
 	MaxSessions int `yaml:"max_sessions"`
 	// MaxConns bounds open RTSP connections, and MaxConnsPerAddr those
-	// from one client address.
+	// from one client address, and also the sessions set up from it.
 	MaxConns        int `yaml:"max_conns"`
 	MaxConnsPerAddr int `yaml:"max_conns_per_addr"`
 	// TLSListen is the TCP address of RTSP over TLS (rtsps://); empty
