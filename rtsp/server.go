@@ -446,9 +446,7 @@ func (s *Server) forget(ss *session) {
 	defer s.mu.Unlock()
 	if s.sessions[ss.id] == ss {
 		delete(s.sessions, ss.id)
-		if s.sessAddr[ss.from]--; s.sessAddr[ss.from] <= 0 {
-			delete(s.sessAddr, ss.from)
-		}
+		uncount(s.sessAddr, ss.from)
 	}
 	for _, a := range [...]netip.AddrPort{ss.clientRTP, ss.clientRTCP} {
 		if s.byAddr[a] == ss {
@@ -489,8 +487,13 @@ func (s *Server) forgetConn(c *conn) {
 		return
 	}
 	delete(s.conns, c)
-	if s.perAddr[addr]--; s.perAddr[addr] <= 0 {
-		delete(s.perAddr, addr)
+	uncount(s.perAddr, addr)
+}
+
+// uncount takes one from a's count in m, forgetting a at zero.
+func uncount(m map[netip.Addr]int, a netip.Addr) {
+	if m[a]--; m[a] <= 0 {
+		delete(m, a)
 	}
 }
 

@@ -323,7 +323,7 @@ func (s *Stream) subscribe(sub *subscriber) {
 		s.secureSubs++
 	}
 	fresh := s.freshJoinLocked()
-	if sub.secure && len(s.gop) > 0 && s.joinROCLocked() != sub.roc {
+	if sub.secure && len(s.gop) > 0 && s.joinROCLocked(fresh) != sub.roc {
 		// The client was told another rollover counter than its first
 		// packet would now have (the sequence number wrapped, and the
 		// GOP aged past JoinReplayLimit, since the key went out). Start
@@ -384,7 +384,7 @@ func (s *Stream) keyMgmt(ntp uint64) ([]byte, uint32, error) {
 		return nil, 0, err
 	}
 	s.mu.Lock()
-	roc := s.joinROCLocked()
+	roc := s.joinROCLocked(s.freshJoinLocked())
 	s.mu.Unlock()
 	data, err := sp.mikey(roc, ntp)
 	return data, roc, err
@@ -399,9 +399,10 @@ func (s *Stream) freshJoinLocked() bool {
 
 // joinROCLocked is the rollover counter of the first packet a client
 // starting now would get: that of the current GOP's IDR when the GOP is
-// replayed, else that of the next packet. The caller holds s.mu.
-func (s *Stream) joinROCLocked() uint32 {
-	if len(s.gop) > 0 && !s.freshJoinLocked() {
+// replayed, else (fresh, a fresh IDR) that of the next packet. The caller
+// holds s.mu.
+func (s *Stream) joinROCLocked(fresh bool) uint32 {
+	if len(s.gop) > 0 && !fresh {
 		return s.gop[0].roc
 	}
 	return uint32(s.extSeq.Load() >> 16)

@@ -372,9 +372,7 @@ func (s *Server) unregister(k tunnelKey) {
 	}
 	delete(s.tunnels.wait, k)
 	s.tunnels.n--
-	if s.tunnels.byAddr[w.from]--; s.tunnels.byAddr[w.from] <= 0 {
-		delete(s.tunnels.byAddr, w.from)
-	}
+	uncount(s.tunnels.byAddr, w.from)
 }
 
 // wantPost asks for the POST of cookie: it returns a waiting POST, which
