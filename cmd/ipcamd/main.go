@@ -469,7 +469,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		MaxHeaderBytes:    httpMaxHeaderSize,
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The pipeline and the relays run on until the RTSP server has
+	// stopped, not merely until the signal: its players are redirected to
+	// a relay only while that relay is still publishing.
+	stopping := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(stopping))
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 8) // room for every goroutine below, so none blocks after the first error
@@ -564,7 +568,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	defer startDiscovery(ctx, httpLn.Addr(), log)() // waits for its Bye at return, after cancel
 	var runErr error
 	select {
-	case <-ctx.Done():
+	case <-stopping.Done():
 		log.Info("shutting down")
 	case runErr = <-errc:
 	case <-restart:
