@@ -266,7 +266,9 @@ func TestStatusLED(t *testing.T) {
 		t.Errorf("error: %d LED writes in 1 s, want ~10", n)
 	}
 	b.SetStatus(board.StatusStreaming)
-	time.Sleep(20 * time.Millisecond)
+	for deadline := time.Now().Add(time.Second); !bool(lines.Level(keyLED)) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n, on := count(500 * time.Millisecond); n != 0 || !on {
 		t.Errorf("streaming: %d writes, on=%v; want steady on", n, on)
 	}

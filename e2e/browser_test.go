@@ -145,7 +145,7 @@ func TestBrowser(t *testing.T) {
 	// The default bitrate, measured.
 	before := measuredBitrate(t, rtspURL)
 	t.Logf("main stream before: %.0f bit/s measured over 4 s", before)
-	if before < 2*newBitrate*1000 {
+	if before < 1.5*newBitrate*1000 { // the test pattern runs at about 240 kbit/s
 		t.Fatalf("the stream already runs at %.0f bit/s, too close to the %d kbit/s the test sets", before, newBitrate)
 	}
 

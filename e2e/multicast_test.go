@@ -270,7 +270,7 @@ func TestMulticast(t *testing.T) {
 			// Stream copy drops what precedes the first keyframe: a
 			// client that joins a running group starts mid-GOP.
 			ffmpeg = runTool(t, 40*time.Second, dir, "ip", inA("ffmpeg", "-nostdin", "-v", "error",
-				"-rtsp_transport", "udp_multicast", "-i", srv.URL, "-frames:v", "60", "-c", "copy", "-f", "h264", "-y", out)...)
+				"-rtsp_transport", "udp_multicast", "-i", srv.URL, "-frames:v", "125", "-c", "copy", "-f", "h264", "-y", out)...)
 		})
 		wg.Go(func() {
 			gst = runTool(t, 40*time.Second, dir, "ip", inA("gst-launch-1.0",
@@ -293,8 +293,8 @@ func TestMulticast(t *testing.T) {
 			}
 			cnt := runTool(t, 30*time.Second, dir, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
 				"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out)
-			if n, err := strconv.Atoi(strings.TrimSpace(cnt.Stdout)); err != nil || n < 60 {
-				t.Errorf("multicast recording has %q frames, want >= 60:\n%s", strings.TrimSpace(cnt.Stdout), cnt)
+			if n, err := strconv.Atoi(strings.TrimSpace(cnt.Stdout)); err != nil || n < 125 {
+				t.Errorf("multicast recording has %q frames, want >= 125:\n%s", strings.TrimSpace(cnt.Stdout), cnt)
 			}
 			first := runTool(t, 30*time.Second, dir, "ffprobe", "-v", "error", "-select_streams", "v:0",
 				"-show_frames", "-read_intervals", "%+#1", "-show_entries", "frame=key_frame,pict_type", "-of", "default=nw=1", out)
