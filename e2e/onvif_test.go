@@ -79,6 +79,15 @@ func probe(t *testing.T, uri string, width, height int) {
 	}
 }
 
+// runZeep runs testdata/onvif/zeep_client.py against the ONVIF service at
+// host:port with the WSDLs in wsdl; args are its user, password and
+// authentication mode, or none.
+func runZeep(t *testing.T, wsdl, host, port string, args ...string) toolResult {
+	t.Helper()
+	return runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
+		append([]string{mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port}, args...)...)
+}
+
 func hostPort(t *testing.T, base string) (string, string) {
 	u, err := url.Parse(base)
 	if err != nil {
@@ -118,8 +127,7 @@ func TestONVIF(t *testing.T) {
 	t.Run("zeep", func(t *testing.T) {
 		t.Parallel()
 		requireZeep(t)
-		r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
-			mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port)
+		r := runZeep(t, wsdl, host, port)
 		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") {
 			t.Fatalf("zeep client failed:\n%s", r)
 		}
@@ -274,8 +282,7 @@ func TestONVIFAuth(t *testing.T) {
 	}
 
 	requireZeep(t)
-	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
-		mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "viewer1", "s3cret pass", "digest")
+	r := runZeep(t, wsdl, host, port, "viewer1", "s3cret pass", "digest")
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") {
 		t.Fatalf("zeep client with Digest failed:\n%s", r)
 	}
@@ -288,8 +295,7 @@ func TestONVIFAuth(t *testing.T) {
 	if !strings.Contains(r.Stdout, "ok imaging SetImagingSettings refused") || !strings.Contains(r.Stdout, "ok imaging GetImagingSettings") {
 		t.Errorf("a viewer could change the imaging settings, or could not read them:\n%s", r)
 	}
-	r = runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3",
-		mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "viewer1", "wrong", "digest")
+	r = runZeep(t, wsdl, host, port, "viewer1", "wrong", "digest")
 	if r.ExitCode == 0 || strings.Contains(r.Stdout, "ok GetDeviceInformation") || !strings.Contains(r.Stderr, "sender not authorized") {
 		t.Errorf("zeep client with a wrong password:\n%s", r)
 	}
@@ -310,8 +316,7 @@ func TestONVIFWSSecurity(t *testing.T) {
 	requireZeep(t)
 	srv := startServer(t, serverOptions{Source: "default", Users: []user{{"admin1", "adm1n pass", "admin"}}})
 	host, port := hostPort(t, srv.HTTP)
-	client := mustAbs(t, "testdata/onvif/zeep_client.py")
-	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", client, wsdl, host, port, "admin1", "adm1n pass", "wsse")
+	r := runZeep(t, wsdl, host, port, "admin1", "adm1n pass", "wsse")
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") {
 		t.Fatalf("zeep client with WS-Security failed:\n%s\n--- log ---\n%s", r, tail(srv.log(), 20))
 	}
@@ -320,7 +325,7 @@ func TestONVIFWSSecurity(t *testing.T) {
 	}
 	st := streams(r.Stdout)
 	probe(t, withCreds(st["sub"], "admin1", "adm1n%20pass"), 320, 180)
-	r = runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", client, wsdl, host, port, "admin1", "wrong", "wsse")
+	r = runZeep(t, wsdl, host, port, "admin1", "wrong", "wsse")
 	if r.ExitCode == 0 || strings.Contains(r.Stdout, "ok GetDeviceInformation") || !strings.Contains(r.Stderr, "security token could not be authenticated") {
 		t.Errorf("zeep client with a wrong WS-Security password:\n%s", r)
 	}

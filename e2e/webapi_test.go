@@ -241,7 +241,7 @@ func TestWebAPIUserWSSecurity(t *testing.T) {
 		t.Fatalf("adding a user: %d %s", code, b)
 	}
 	host, port := hostPort(t, srv.HTTP)
-	r := runTool(t, time.Minute, t.TempDir(), "/usr/bin/python3", mustAbs(t, "testdata/onvif/zeep_client.py"), wsdl, host, port, "vms", "vms pass 123", "wsse")
+	r := runZeep(t, wsdl, host, port, "vms", "vms pass 123", "wsse")
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, "DONE") || !strings.Contains(r.Stdout, "resized sub 320x180") {
 		t.Fatalf("zeep with WS-Security as a user added on the web page:\n%s\n--- log ---\n%s", r, tail(srv.log(), 20))
 	}
